@@ -1,0 +1,484 @@
+//! The command table (DESIGN rule 6) and the types command families are written against.
+//!
+//! Every command is one [`CommandSpec`]: name, arity, flags, key positions, ACL categories (derived
+//! from flags and group, as Redis derives them) and documentation. Routing, `COMMAND` and its
+//! subcommands, arity and auth checks all read the table; nothing re-derives a command's keys by
+//! name. Families live one per file, each with its table entries beside its handlers:
+//! - [`Run::Keys`] handlers run on the shard that owns the command's keys, against that shard's
+//!   keyspace; when the keys span shards the runtime runs the same handler atomically over copies
+//!   of the entries and writes the result back (see `shard::txn`).
+//! - [`Run::Conn`] handlers run on the connection's shard with the connection's state and may fan
+//!   out to every shard.
+
+pub mod connection;
+pub mod introspection;
+pub mod keys;
+pub mod server;
+pub mod strings;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use bytes::Bytes;
+
+use crate::keyspace::{Db, Keyspace};
+use crate::resp::{parse_i64, Reply};
+use crate::shard::{ClientState, ShardEnv, Step};
+
+/// Command flags, with Redis's names (as `COMMAND INFO` prints them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Flags(u32);
+
+impl Flags {
+    pub const NONE: Flags = Flags(0);
+    pub const WRITE: Flags = Flags(1);
+    pub const READONLY: Flags = Flags(1 << 1);
+    pub const DENYOOM: Flags = Flags(1 << 2);
+    pub const ADMIN: Flags = Flags(1 << 3);
+    pub const NOSCRIPT: Flags = Flags(1 << 4);
+    pub const LOADING: Flags = Flags(1 << 5);
+    pub const STALE: Flags = Flags(1 << 6);
+    pub const FAST: Flags = Flags(1 << 7);
+    pub const NO_AUTH: Flags = Flags(1 << 8);
+    pub const ALLOW_BUSY: Flags = Flags(1 << 9);
+    pub const NO_MULTI: Flags = Flags(1 << 10);
+    pub const SENTINEL: Flags = Flags(1 << 11);
+    /// Not a Redis flag: an ACL category that Redis sets by hand on a few commands.
+    pub const DANGEROUS: Flags = Flags(1 << 12);
+
+    const NAMES: [(Flags, &'static str); 12] = [
+        (Flags::WRITE, "write"),
+        (Flags::READONLY, "readonly"),
+        (Flags::DENYOOM, "denyoom"),
+        (Flags::ADMIN, "admin"),
+        (Flags::NOSCRIPT, "noscript"),
+        (Flags::LOADING, "loading"),
+        (Flags::STALE, "stale"),
+        (Flags::FAST, "fast"),
+        (Flags::NO_AUTH, "no_auth"),
+        (Flags::ALLOW_BUSY, "allow_busy"),
+        (Flags::NO_MULTI, "no_multi"),
+        (Flags::SENTINEL, "sentinel"),
+    ];
+
+    pub const fn or(self, other: Flags) -> Flags {
+        Flags(self.0 | other.0)
+    }
+
+    pub const fn has(self, other: Flags) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        Flags::NAMES
+            .into_iter()
+            .filter(move |(f, _)| self.has(*f))
+            .map(|(_, n)| n)
+    }
+}
+
+/// Shorthand for building flag sets in the tables.
+#[macro_export]
+macro_rules! flags {
+    ($($f:ident)|*) => { $crate::command::Flags::NONE$(.or($crate::command::Flags::$f))* };
+}
+
+/// Where a command's keys are: Redis's legacy (first, last, step) triple. `last` counts from the
+/// end when negative (-1: the last argument). `first == 0` means no keys.
+#[derive(Clone, Copy, Debug)]
+pub struct KeySpec {
+    pub first: i32,
+    pub last: i32,
+    pub step: i32,
+}
+
+impl KeySpec {
+    pub const NONE: KeySpec = KeySpec {
+        first: 0,
+        last: 0,
+        step: 0,
+    };
+    pub const ONE: KeySpec = KeySpec {
+        first: 1,
+        last: 1,
+        step: 1,
+    };
+    pub const TWO: KeySpec = KeySpec {
+        first: 1,
+        last: 2,
+        step: 1,
+    };
+    pub const ALL: KeySpec = KeySpec {
+        first: 1,
+        last: -1,
+        step: 1,
+    };
+    pub const PAIRS: KeySpec = KeySpec {
+        first: 1,
+        last: -1,
+        step: 2,
+    };
+
+    /// Argument indexes of the keys in `args` (`args[0]` is the command name).
+    pub fn positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let (first, step) = (self.first.max(0) as usize, self.step.max(1) as usize);
+        let last = if self.last < 0 {
+            argc as i64 + self.last as i64
+        } else {
+            (self.last as i64).min(argc as i64 - 1)
+        };
+        let end = if first == 0 {
+            0
+        } else {
+            (last + 1).max(0) as usize
+        };
+        (first..end.max(first)).step_by(step)
+    }
+}
+
+/// Documentation group; also gives the ACL category of the family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Generic,
+    String,
+    Connection,
+    Server,
+}
+
+impl Group {
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Generic => "generic",
+            Group::String => "string",
+            Group::Connection => "connection",
+            Group::Server => "server",
+        }
+    }
+
+    fn acl_category(self) -> Option<&'static str> {
+        match self {
+            Group::Generic => Some("@keyspace"),
+            Group::String => Some("@string"),
+            Group::Connection => Some("@connection"),
+            Group::Server => None,
+        }
+    }
+}
+
+/// How a command runs.
+pub enum Run {
+    /// On the shard owning its keys, against that shard's keyspace.
+    Keys(fn(&mut Ctx<'_>) -> CmdResult),
+    /// On the connection's shard, with the connection's state; may fan out to every shard.
+    Conn(fn(&mut ConnCtx<'_>) -> Result<Step, OpError>),
+    /// A container: the second argument names a subcommand.
+    Parent,
+}
+
+pub struct CommandSpec {
+    /// Lower case, as `COMMAND INFO` reports it; `parent|sub` for subcommands.
+    pub name: &'static str,
+    pub arity: i32,
+    pub flags: Flags,
+    pub keys: KeySpec,
+    pub group: Group,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+    /// Argument syntax after the command name, in Redis's documentation notation.
+    pub syntax: &'static str,
+    pub run: Run,
+    pub subcommands: &'static [CommandSpec],
+}
+
+/// Starts a table entry; `.doc(..)` and `.subs(..)` complete it.
+pub const fn spec(
+    name: &'static str,
+    arity: i32,
+    flags: Flags,
+    keys: KeySpec,
+    group: Group,
+    run: Run,
+) -> CommandSpec {
+    CommandSpec {
+        name,
+        arity,
+        flags,
+        keys,
+        group,
+        summary: "",
+        since: "",
+        complexity: "",
+        syntax: "",
+        run,
+        subcommands: &[],
+    }
+}
+
+impl CommandSpec {
+    /// Documentation for `COMMAND DOCS`: summary, first version, complexity, argument syntax.
+    pub const fn doc(
+        mut self,
+        summary: &'static str,
+        since: &'static str,
+        complexity: &'static str,
+        syntax: &'static str,
+    ) -> CommandSpec {
+        self.summary = summary;
+        self.since = since;
+        self.complexity = complexity;
+        self.syntax = syntax;
+        self
+    }
+
+    pub const fn subs(mut self, subcommands: &'static [CommandSpec]) -> CommandSpec {
+        self.subcommands = subcommands;
+        self
+    }
+
+    /// ACL categories, derived from flags and group the way Redis's `setCommandACLCategories` does.
+    pub fn acl_categories(&self) -> Vec<&'static str> {
+        let mut cats = Vec::new();
+        if self.flags.has(Flags::WRITE) {
+            cats.push("@write");
+        }
+        if self.flags.has(Flags::READONLY) && self.group != Group::Connection {
+            cats.push("@read");
+        }
+        cats.extend(self.group.acl_category());
+        if self.flags.has(Flags::ADMIN) {
+            cats.extend(["@admin", "@dangerous"]);
+        } else if self.flags.has(Flags::DANGEROUS) {
+            cats.push("@dangerous");
+        }
+        cats.push(if self.flags.has(Flags::FAST) {
+            "@fast"
+        } else {
+            "@slow"
+        });
+        cats
+    }
+
+    pub fn has_keys(&self) -> bool {
+        self.keys.first > 0
+    }
+
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        if self.arity >= 0 {
+            argc == self.arity as usize
+        } else {
+            argc >= (-self.arity) as usize
+        }
+    }
+
+    pub fn subcommand(&self, name: &[u8]) -> Option<&'static CommandSpec> {
+        let sub = std::str::from_utf8(name).ok()?;
+        self.subcommands.iter().find(|s| {
+            s.name
+                .split('|')
+                .nth(1)
+                .is_some_and(|n| n.eq_ignore_ascii_case(sub))
+        })
+    }
+}
+
+/// All families' tables, in one place.
+pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
+    [
+        connection::COMMANDS,
+        server::COMMANDS,
+        keys::COMMANDS,
+        strings::COMMANDS,
+        introspection::COMMANDS,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+static TABLE: LazyLock<HashMap<&'static str, &'static CommandSpec>> =
+    LazyLock::new(|| families().map(|c| (c.name, c)).collect());
+
+/// Looks a command up by name, case-insensitively, without allocating.
+pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
+    let mut lower = [0u8; 32];
+    let lower = lower.get_mut(..name.len())?;
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    TABLE.get(std::str::from_utf8(lower).ok()?).copied()
+}
+
+pub fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
+    &TABLE
+}
+
+/// A failure a command reports to its client; the text lives here, once (STYLE 11).
+#[derive(Debug, Clone, PartialEq)]
+pub enum OpError {
+    WrongType,
+    NotInteger,
+    NotFloat,
+    Syntax,
+    Overflow,
+    NoSuchKey,
+    /// `invalid expire time in '<command>' command`.
+    InvalidExpire(&'static str),
+    DbIndexOutOfRange,
+    SameObject,
+    /// Any other message, code included.
+    Other(Cow<'static, str>),
+}
+
+impl OpError {
+    pub fn other(msg: impl Into<Cow<'static, str>>) -> OpError {
+        OpError::Other(msg.into())
+    }
+}
+
+impl From<OpError> for Reply {
+    fn from(e: OpError) -> Reply {
+        Reply::error(match e {
+            OpError::WrongType => {
+                Cow::Borrowed("WRONGTYPE Operation against a key holding the wrong kind of value")
+            }
+            OpError::NotInteger => Cow::Borrowed("ERR value is not an integer or out of range"),
+            OpError::NotFloat => Cow::Borrowed("ERR value is not a valid float"),
+            OpError::Syntax => Cow::Borrowed("ERR syntax error"),
+            OpError::Overflow => Cow::Borrowed("ERR increment or decrement would overflow"),
+            OpError::NoSuchKey => Cow::Borrowed("ERR no such key"),
+            OpError::InvalidExpire(cmd) => {
+                Cow::Owned(format!("ERR invalid expire time in '{cmd}' command"))
+            }
+            OpError::DbIndexOutOfRange => Cow::Borrowed("ERR DB index is out of range"),
+            OpError::SameObject => Cow::Borrowed("ERR source and destination objects are the same"),
+            OpError::Other(msg) => msg,
+        })
+    }
+}
+
+pub type CmdResult = Result<Reply, OpError>;
+
+/// What a [`Run::Keys`] handler sees: the keyspace holding its keys, the selected database, its
+/// arguments and the current time.
+pub struct Ctx<'a> {
+    pub ks: &'a mut Keyspace,
+    pub db: usize,
+    pub args: &'a [Bytes],
+    /// Milliseconds since the Unix epoch, fixed for the whole command.
+    pub now: u64,
+    /// `proto-max-bulk-len`: the largest string a command may build.
+    pub max_string: u64,
+}
+
+impl Ctx<'_> {
+    pub fn db(&mut self) -> &mut Db {
+        self.ks.db(self.db)
+    }
+
+    /// A lookup by a read command: counts a keyspace hit or miss.
+    pub fn read(&mut self, key: &[u8]) -> Option<&mut crate::keyspace::Entry> {
+        self.ks.read(self.db, key, self.now)
+    }
+
+    pub fn arg(&self, i: usize) -> &[u8] {
+        self.args.get(i).map_or(&[], |a| &a[..])
+    }
+}
+
+/// What a [`Run::Conn`] handler sees.
+pub struct ConnCtx<'a> {
+    pub args: &'a [Bytes],
+    pub client: &'a mut ClientState,
+    pub env: &'a ShardEnv,
+}
+
+/// Parses an integer argument as Redis does (`ERR value is not an integer or out of range`).
+pub fn int_arg(arg: &[u8]) -> Result<i64, OpError> {
+    parse_i64(arg).ok_or(OpError::NotInteger)
+}
+
+/// Parses a float argument as Redis's `getLongDoubleFromObject` does for INCRBYFLOAT and friends.
+pub fn float_arg(arg: &[u8]) -> Result<f64, OpError> {
+    let s = std::str::from_utf8(arg).map_err(|_| OpError::NotFloat)?;
+    if s.is_empty()
+        || s.starts_with(|c: char| c.is_whitespace())
+        || s.ends_with(|c: char| c.is_whitespace())
+    {
+        return Err(OpError::NotFloat);
+    }
+    let v: f64 = match s.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => s.parse().map_err(|_| OpError::NotFloat)?,
+    };
+    if v.is_nan() {
+        return Err(OpError::NotFloat);
+    }
+    Ok(v)
+}
+
+/// Case-insensitive comparison of an argument with an option name.
+pub fn is_opt(arg: &[u8], name: &str) -> bool {
+    arg.eq_ignore_ascii_case(name.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_is_consistent() {
+        for spec in families() {
+            assert_eq!(spec.name, spec.name.to_ascii_lowercase(), "{}", spec.name);
+            assert!(spec.name.len() <= 32);
+            assert!(
+                spec.flags.has(Flags::WRITE) as u8 + spec.flags.has(Flags::READONLY) as u8 <= 1
+            );
+            if let Run::Keys(_) = spec.run {
+                assert!(
+                    spec.has_keys(),
+                    "{} runs on keys but has no key spec",
+                    spec.name
+                );
+            }
+            if let Run::Parent = spec.run {
+                assert!(!spec.subcommands.is_empty(), "{}", spec.name);
+            }
+            for sub in spec.subcommands {
+                assert!(
+                    sub.name.starts_with(&format!("{}|", spec.name)),
+                    "{}",
+                    sub.name
+                );
+            }
+        }
+        assert!(lookup(b"GeT").is_some());
+        assert!(lookup(&[b'a'; 100]).is_none());
+    }
+
+    #[test]
+    fn key_positions_follow_the_spec() {
+        let pos = |k: KeySpec, argc| k.positions(argc).collect::<Vec<_>>();
+        assert_eq!(pos(KeySpec::ONE, 2), vec![1]);
+        assert_eq!(pos(KeySpec::ALL, 4), vec![1, 2, 3]);
+        assert_eq!(pos(KeySpec::PAIRS, 5), vec![1, 3]);
+        assert_eq!(pos(KeySpec::NONE, 3), Vec::<usize>::new());
+        assert_eq!(pos(KeySpec::TWO, 3), vec![1, 2]);
+    }
+}
+
+/// The reply of a `<CMD> HELP` subcommand, in Redis's layout.
+pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
+    let mut out = vec![Reply::Status(Cow::Owned(format!(
+        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    )))];
+    out.extend(
+        lines
+            .iter()
+            .map(|l| Reply::Status(Cow::Owned((*l).to_string()))),
+    );
+    out.push(Reply::status("HELP"));
+    out.push(Reply::status("    Print this help."));
+    Reply::Array(out)
+}

@@ -1,0 +1,366 @@
+//! One logical database: keys by slot, an expiry index for sampling, and access times.
+
+use std::collections::HashMap;
+
+use ahash::RandomState;
+use indexmap::IndexSet;
+use rand::Rng;
+
+use super::Value;
+use crate::slot::{key_slot, SLOT_COUNT};
+
+pub type Key = Box<[u8]>;
+type SlotMap = HashMap<Key, Entry, RandomState>;
+
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub value: Value,
+    /// Absolute expiry in ms since the epoch; 0 = none.
+    pub expire_at: u64,
+    /// Last access, in ms since the epoch (OBJECT IDLETIME).
+    pub access: u64,
+}
+
+impl Entry {
+    pub fn new(value: Value) -> Entry {
+        Entry {
+            value,
+            expire_at: 0,
+            access: 0,
+        }
+    }
+}
+
+/// Where a SCAN of one database resumes: a slot and the keys of that slot already returned are
+/// not needed, since a call always returns whole slots.
+pub type ScanCursor = u16;
+
+#[derive(Default)]
+pub struct Db {
+    /// One map per hash slot, allocated when the slot gets its first key.
+    slots: Vec<Option<Box<SlotMap>>>,
+    len: usize,
+    /// Keys that carry a TTL, for the active-expiry sampler.
+    expires: IndexSet<Key, RandomState>,
+    hasher: RandomState,
+    /// Keys removed because their TTL passed, lazily or actively.
+    expired: u64,
+}
+
+impl Db {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn expired(&self) -> u64 {
+        self.expired
+    }
+
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    fn slot_map(&self, key: &[u8]) -> Option<&SlotMap> {
+        self.slots.get(key_slot(key) as usize)?.as_deref()
+    }
+
+    fn slot_map_mut(&mut self, key: &[u8]) -> Option<&mut SlotMap> {
+        self.slots.get_mut(key_slot(key) as usize)?.as_deref_mut()
+    }
+
+    fn slot_map_or_create(&mut self, key: &[u8]) -> &mut SlotMap {
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOT_COUNT, || None);
+        }
+        let hasher = &self.hasher;
+        self.slots[key_slot(key) as usize]
+            .get_or_insert_with(|| Box::new(HashMap::with_hasher(hasher.clone())))
+    }
+
+    /// The live entry for `key`, removing it first if it has expired.
+    pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        self.expire_if_due(key, now);
+        let entry = self.slot_map_mut(key)?.get_mut(key)?;
+        entry.access = now;
+        Some(entry)
+    }
+
+    /// Like `get`, without touching the access time (TTL, TYPE, OBJECT, EXISTS in Redis's spirit).
+    pub fn peek(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
+        self.expire_if_due(key, now);
+        self.slot_map(key)?.get(key)
+    }
+
+    pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
+        self.peek(key, now).is_some()
+    }
+
+    /// Sets `key` to `value` with no TTL, replacing whatever was there.
+    pub fn set(&mut self, key: &[u8], value: Value, now: u64) {
+        self.put(
+            key,
+            Entry {
+                value,
+                expire_at: 0,
+                access: now,
+            },
+        );
+    }
+
+    /// Stores an entry as given, replacing any previous one and its TTL.
+    pub fn put(&mut self, key: &[u8], entry: Entry) {
+        let expire_at = entry.expire_at;
+        let map = self.slot_map_or_create(key);
+        let previous = match map.get_mut(key) {
+            Some(slot) => Some(std::mem::replace(slot, entry)),
+            None => {
+                map.insert(key.into(), entry);
+                None
+            }
+        };
+        match previous {
+            None => self.len += 1,
+            Some(old) if old.expire_at != 0 && expire_at == 0 => {
+                self.expires.swap_remove(key);
+            }
+            Some(_) => {}
+        }
+        if expire_at != 0 && !self.expires.contains(key) {
+            self.expires.insert(key.into());
+        }
+    }
+
+    /// Replaces the value of an existing live key, keeping its TTL; inserts without TTL otherwise.
+    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: u64) {
+        match self.get(key, now) {
+            Some(entry) => entry.value = value,
+            None => self.set(key, value, now),
+        }
+    }
+
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let entry = self.slot_map_mut(key)?.remove(key)?;
+        self.len -= 1;
+        if entry.expire_at != 0 {
+            self.expires.swap_remove(key);
+        }
+        Some(entry)
+    }
+
+    /// Removes a live key; an expired one counts as absent.
+    pub fn remove_live(&mut self, key: &[u8], now: u64) -> Option<Entry> {
+        self.expire_if_due(key, now);
+        self.remove(key)
+    }
+
+    /// Sets the absolute expiry of an existing key (0 clears it). Returns false if there is no key.
+    pub fn set_expire(&mut self, key: &[u8], expire_at: u64, now: u64) -> bool {
+        let Some(entry) = self.get(key, now) else {
+            return false;
+        };
+        let had = entry.expire_at != 0;
+        entry.expire_at = expire_at;
+        match (had, expire_at != 0) {
+            (false, true) => {
+                self.expires.insert(key.into());
+            }
+            (true, false) => {
+                self.expires.swap_remove(key);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    fn expire_if_due(&mut self, key: &[u8], now: u64) -> bool {
+        let due = self
+            .slot_map(key)
+            .and_then(|m| m.get(key))
+            .is_some_and(|e| e.expire_at != 0 && e.expire_at <= now);
+        if due {
+            self.remove(key);
+            self.expired += 1;
+        }
+        due
+    }
+
+    /// One round of active expiry: samples up to `samples` keys with a TTL and removes the expired
+    /// ones. Returns (sampled, expired) so the caller can decide whether another round pays.
+    pub fn expire_sample(
+        &mut self,
+        now: u64,
+        samples: usize,
+        rng: &mut impl Rng,
+    ) -> (usize, usize) {
+        let mut expired = 0;
+        let sampled = samples.min(self.expires.len());
+        for _ in 0..sampled {
+            if self.expires.is_empty() {
+                break;
+            }
+            let i = rng.gen_range(0..self.expires.len());
+            let Some(key) = self.expires.get_index(i).cloned() else {
+                break;
+            };
+            if self.expire_if_due(&key, now) {
+                expired += 1;
+            }
+        }
+        (sampled, expired)
+    }
+
+    /// Empties the database and hands back its contents (to be dropped wherever suits).
+    pub fn clear(&mut self) -> Db {
+        let mut old = std::mem::take(self);
+        self.expired = std::mem::take(&mut old.expired);
+        old
+    }
+
+    /// A random live key, or None when the database is empty.
+    pub fn random_key(&mut self, now: u64, rng: &mut impl Rng) -> Option<Key> {
+        for _ in 0..100 {
+            if self.len == 0 {
+                return None;
+            }
+            let key = self.random_stored_key(rng)?;
+            if !self.expire_if_due(&key, now) {
+                return Some(key);
+            }
+        }
+        None
+    }
+
+    fn random_stored_key(&self, rng: &mut impl Rng) -> Option<Key> {
+        // Probe random slots first; fall back to a walk from a random slot when keys are sparse.
+        for _ in 0..64 {
+            if let Some(Some(map)) = self.slots.get(rng.gen_range(0..SLOT_COUNT)) {
+                if !map.is_empty() {
+                    let n = rng.gen_range(0..map.len());
+                    return map.keys().nth(n).cloned();
+                }
+            }
+        }
+        let start = rng.gen_range(0..SLOT_COUNT);
+        (0..SLOT_COUNT)
+            .map(|i| (start + i) % SLOT_COUNT)
+            .filter_map(|s| self.slots.get(s).and_then(|m| m.as_deref()))
+            .find(|m| !m.is_empty())
+            .and_then(|m| m.keys().next().cloned())
+    }
+
+    /// Visits whole slots from `cursor` on until at least `count` keys were visited or the slots
+    /// run out. Returns the next cursor, or None when the walk is complete.
+    pub fn scan(
+        &self,
+        cursor: ScanCursor,
+        count: usize,
+        mut visit: impl FnMut(&[u8], &Entry),
+    ) -> Option<ScanCursor> {
+        let mut seen = 0;
+        let mut slot = cursor as usize;
+        while slot < self.slots.len() {
+            if let Some(map) = &self.slots[slot] {
+                for (k, e) in map.iter() {
+                    visit(k, e);
+                    seen += 1;
+                }
+            }
+            slot += 1;
+            if seen >= count {
+                break;
+            }
+        }
+        (slot < self.slots.len()).then_some(slot as u16)
+    }
+
+    /// All stored entries (expired ones included; callers check `expire_at`).
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
+        self.slots
+            .iter()
+            .flatten()
+            .flat_map(|m| m.iter().map(|(k, e)| (&k[..], e)))
+    }
+
+    /// Approximate heap bytes held by keys and values.
+    pub fn heap_size(&self) -> usize {
+        self.iter()
+            .map(|(k, e)| k.len() + e.value.heap_size() + 64)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    fn s(v: &str) -> Value {
+        Value::Str(Bytes::copy_from_slice(v.as_bytes()))
+    }
+
+    #[test]
+    fn ttl_index_follows_every_change() {
+        let mut db = Db::default();
+        db.set(b"a", s("1"), 0);
+        assert!(db.set_expire(b"a", 100, 0));
+        assert_eq!(db.expires_len(), 1);
+        db.set_keep_ttl(b"a", s("2"), 1);
+        assert_eq!(db.peek(b"a", 1).unwrap().expire_at, 100);
+        db.set(b"a", s("3"), 2);
+        assert_eq!(db.expires_len(), 0);
+        db.set_expire(b"a", 50, 2);
+        assert!(db.peek(b"a", 50).is_none());
+        assert_eq!((db.len(), db.expires_len()), (0, 0));
+    }
+
+    #[test]
+    fn active_expiry_removes_due_keys() {
+        let mut db = Db::default();
+        let mut rng = rand::thread_rng();
+        for i in 0..100 {
+            let k = format!("k{i}");
+            db.put(
+                k.as_bytes(),
+                Entry {
+                    value: s("v"),
+                    expire_at: if i < 50 { 10 } else { 0 },
+                    access: 0,
+                },
+            );
+        }
+        while db.expire_sample(11, 20, &mut rng).1 > 0 {}
+        assert_eq!(db.expires_len(), 0);
+        assert_eq!(db.len(), 50);
+    }
+
+    #[test]
+    fn scan_returns_every_key_despite_changes() {
+        let mut db = Db::default();
+        for i in 0..1000 {
+            db.set(format!("k{i}").as_bytes(), s("v"), 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut round = 0;
+        loop {
+            let next = db.scan(cursor, 10, |k, _| {
+                seen.insert(k.to_vec());
+            });
+            // Churn between calls: add and remove keys that are not part of the stable set.
+            db.set(format!("tmp{round}").as_bytes(), s("v"), 0);
+            db.remove(format!("tmp{}", round / 2).as_bytes());
+            round += 1;
+            match next {
+                Some(c) => cursor = c,
+                None => break,
+            }
+        }
+        for i in 0..1000 {
+            assert!(seen.contains(format!("k{i}").as_bytes()));
+        }
+    }
+}

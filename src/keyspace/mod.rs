@@ -1,0 +1,71 @@
+//! One shard's keyspace partition: `databases` logical databases of keys, each key holding a typed
+//! value and an optional absolute expiry time.
+//!
+//! Owned by exactly one shard thread (DESIGN rule 1): nothing here locks. Keys are grouped by hash
+//! slot, so SCAN can walk slot by slot with a cursor that survives inserts and deletes (every key
+//! present for a whole scan is returned), and cluster mode can count and move whole slots. Expiry is
+//! lazy on access plus an active cycle that samples keys with a TTL, never a full scan. Times are
+//! milliseconds since the Unix epoch, passed in by the caller.
+
+mod db;
+mod value;
+
+pub use db::{Db, Entry, ScanCursor};
+pub use value::Value;
+
+/// All databases of one shard.
+pub struct Keyspace {
+    dbs: Vec<Db>,
+    /// Lookups by read commands that found / did not find their key (INFO keyspace_hits/misses).
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl Keyspace {
+    pub fn new(databases: usize) -> Keyspace {
+        Keyspace {
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            hits: 0,
+            misses: 0,
+        }
+    }
+
+    pub fn db(&mut self, index: usize) -> &mut Db {
+        &mut self.dbs[index]
+    }
+
+    /// A lookup on behalf of a read command, counted as a hit or a miss.
+    pub fn read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
+        let entry = self.dbs[db].get(key, now);
+        if entry.is_some() {
+            self.hits += 1;
+        } else {
+            self.misses += 1;
+        }
+        entry
+    }
+
+    pub fn dbs(&mut self) -> &mut [Db] {
+        &mut self.dbs
+    }
+
+    pub fn databases(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Two distinct databases at once (MOVE, COPY ... DB).
+    pub fn two_dbs(&mut self, a: usize, b: usize) -> (&mut Db, &mut Db) {
+        assert_ne!(a, b);
+        if a < b {
+            let (lo, hi) = self.dbs.split_at_mut(b);
+            (&mut lo[a], &mut hi[0])
+        } else {
+            let (lo, hi) = self.dbs.split_at_mut(a);
+            (&mut hi[0], &mut lo[b])
+        }
+    }
+
+    pub fn swap(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+    }
+}

@@ -1,0 +1,14 @@
+//! Ferrite: a Redis-compatible in-memory data store built as a kernel-bypass network appliance.
+//! See `DESIGN.md` for the picture; each module's first lines say what it owns.
+
+pub mod command;
+pub mod config;
+pub mod glob;
+pub mod keyspace;
+pub mod resp;
+pub mod server;
+pub mod shard;
+pub mod slot;
+
+/// The Redis version Ferrite reports to clients that check it.
+pub const REDIS_VERSION: &str = "7.0.15";

@@ -1,0 +1,265 @@
+//! Start-up and the control-plane thread.
+//!
+//! The control plane owns the kernel-socket listener: it accepts connections and hands each to a
+//! shard (round robin), which serves it from then on; no thread relays commands. It also owns
+//! signals (SIGINT/SIGTERM stop the server cleanly) and, as their issues land, metrics, checkpoints
+//! and the cluster bus. [`Server`] is the little state every thread shares: the message mesh,
+//! id counters and the shutdown flag.
+
+use std::io;
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::net::TcpListener;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::config::Config;
+use crate::shard::{Mesh, Msg, Shard};
+
+const LISTENER: Token = Token(0);
+const SIGNALS: Token = Token(1);
+const CONTROL_WAKER: Token = Token(2);
+
+/// State shared by every thread. Written rarely; nothing on a shard's hot path writes here.
+pub struct Server {
+    pub config: Config,
+    pub mesh: Mesh,
+    pub next_client_id: AtomicU64,
+    pub next_txid: AtomicU64,
+    /// Connected clients, across shards.
+    pub clients: AtomicUsize,
+    pub maxclients: AtomicUsize,
+    pub rejected_connections: AtomicU64,
+    /// Failed AUTH / HELLO AUTH attempts (rare, so one shared counter is fine).
+    pub auth_failures: AtomicU64,
+    shutdown: AtomicBool,
+    control_waker: Waker,
+    pub started: Instant,
+    /// Unix seconds at start.
+    pub started_unix: u64,
+    pub run_id: String,
+    /// The address the listener really bound (port 0 picks one).
+    pub addr: SocketAddr,
+    pub config_file: Option<std::path::PathBuf>,
+}
+
+impl Server {
+    /// Asks the control plane to stop the server (SHUTDOWN).
+    pub fn request_shutdown(&self) {
+        self.shutdown.store(true, Ordering::SeqCst);
+        let _ = self.control_waker.wake();
+    }
+
+    pub fn shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst)
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+}
+
+/// Runs Ferrite until SIGINT, SIGTERM or SHUTDOWN.
+pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Result<()> {
+    raise_fd_limit(config.limits.maxclients as u64 + 64);
+    let addr = format!("{}:{}", config.server.bind, config.server.port);
+    let std_listener = StdListener::bind(&addr)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+    std_listener.set_nonblocking(true)?;
+    let addr = std_listener.local_addr()?;
+    let mut listener = TcpListener::from_std(std_listener);
+
+    let shards = config.shard_count();
+    let mut polls = Vec::with_capacity(shards);
+    let mut wakers = Vec::with_capacity(shards);
+    for _ in 0..shards {
+        let poll = Poll::new()?;
+        wakers.push(Waker::new(poll.registry(), Token(usize::MAX))?);
+        polls.push(poll);
+    }
+    let mut control = Poll::new()?;
+    let control_waker = Waker::new(control.registry(), CONTROL_WAKER)?;
+    control
+        .registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)?;
+
+    let (mut signal_rx, signal_tx) = UnixStream::pair()?;
+    signal_rx.set_nonblocking(true)?;
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::low_level::pipe::register(sig, signal_tx.try_clone()?)?;
+    }
+    use std::os::fd::AsRawFd;
+    control.registry().register(
+        &mut SourceFd(&signal_rx.as_raw_fd()),
+        SIGNALS,
+        Interest::READABLE,
+    )?;
+
+    let now = crate::shard::now_ms();
+    let server = Arc::new(Server {
+        maxclients: AtomicUsize::new(config.limits.maxclients),
+        config,
+        mesh: Mesh::new(wakers),
+        next_client_id: AtomicU64::new(0),
+        next_txid: AtomicU64::new(0),
+        clients: AtomicUsize::new(0),
+        rejected_connections: AtomicU64::new(0),
+        auth_failures: AtomicU64::new(0),
+        shutdown: AtomicBool::new(false),
+        control_waker,
+        started: Instant::now(),
+        started_unix: now / 1000,
+        run_id: format!(
+            "{:016x}{:024x}",
+            rand::random::<u64>(),
+            rand::random::<u128>() >> 32
+        ),
+        addr,
+        config_file,
+    });
+
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let mut threads = Vec::with_capacity(shards);
+    for (id, poll) in polls.into_iter().enumerate() {
+        let server = server.clone();
+        let core = (!cores.is_empty()).then(|| cores[id % cores.len()]);
+        let thread = std::thread::Builder::new()
+            .name(format!("shard-{id}"))
+            .spawn(move || {
+                if let Some(core) = core {
+                    if !core_affinity::set_for_current(core) {
+                        tracing::warn!(shard = id, core = core.id, "cannot pin shard to its core");
+                    }
+                }
+                Shard::new(id, server, poll).run();
+            })?;
+        threads.push(thread);
+    }
+    tracing::info!(
+        %addr,
+        shards,
+        databases = server.config.server.databases,
+        auth = !server.config.server.requirepass.is_empty(),
+        version = env!("CARGO_PKG_VERSION"),
+        "ferrite ready to accept connections"
+    );
+
+    let result = control_loop(&server, &mut control, &mut listener, &mut signal_rx);
+    for id in 0..shards {
+        push_blocking(&server, id, Msg::Shutdown);
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    tracing::info!("ferrite stopped");
+    result
+}
+
+fn control_loop(
+    server: &Arc<Server>,
+    poll: &mut Poll,
+    listener: &mut TcpListener,
+    signals: &mut UnixStream,
+) -> io::Result<()> {
+    let mut events = Events::with_capacity(64);
+    let shards = server.mesh.shards();
+    let mut next_shard = 0;
+    loop {
+        if let Err(e) = poll.poll(&mut events, None) {
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        for ev in events.iter() {
+            match ev.token() {
+                LISTENER => loop {
+                    match listener.accept() {
+                        Ok((stream, peer)) => {
+                            let max = server.maxclients.load(Ordering::Relaxed);
+                            if server.clients.fetch_add(1, Ordering::Relaxed) >= max {
+                                server.clients.fetch_sub(1, Ordering::Relaxed);
+                                server.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                                refuse(stream, "-ERR max number of clients reached\r\n");
+                                tracing::debug!(%peer, "refused connection: max number of clients reached");
+                                continue;
+                            }
+                            let _ = stream.set_nodelay(true);
+                            push_blocking(server, next_shard, Msg::Accept(stream));
+                            next_shard = (next_shard + 1) % shards;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(e) => {
+                            // EMFILE and friends: log, back off a little, keep serving.
+                            tracing::warn!(error = %e, "accept failed");
+                            std::thread::sleep(std::time::Duration::from_millis(10));
+                            break;
+                        }
+                    }
+                },
+                SIGNALS => {
+                    let mut buf = [0u8; 16];
+                    let _ = io::Read::read(signals, &mut buf);
+                    tracing::info!("received a stop signal, shutting down");
+                    return Ok(());
+                }
+                _ => {}
+            }
+        }
+        if server.shutting_down() {
+            tracing::info!("SHUTDOWN requested by a client");
+            return Ok(());
+        }
+    }
+}
+
+/// Hands a message from the control plane to a shard, waiting while its queue is full.
+fn push_blocking(server: &Server, shard: usize, mut msg: Msg) {
+    let src = server.mesh.control_source();
+    loop {
+        match server.mesh.try_push(shard, src, msg) {
+            Ok(()) => {
+                server.mesh.wake_always(shard);
+                return;
+            }
+            Err(back) => {
+                msg = back;
+                server.mesh.wake_always(shard);
+                std::thread::sleep(std::time::Duration::from_micros(200));
+            }
+        }
+    }
+}
+
+fn refuse(stream: mio::net::TcpStream, msg: &str) {
+    let _ = io::Write::write(&mut &stream, msg.as_bytes());
+}
+
+/// Lets the process hold as many sockets as `maxclients` needs, up to the hard limit.
+fn raise_fd_limit(wanted: u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < wanted {
+            let target = wanted.min(lim.rlim_max);
+            lim.rlim_cur = target;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                tracing::warn!(wanted, "cannot raise the open-file limit");
+            } else if target < wanted {
+                tracing::warn!(
+                    wanted,
+                    got = target,
+                    "open-file limit is below what maxclients needs"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! One client connection on a kernel socket: its buffers, its protocol state, and the reply slots
+//! that keep replies in request order when some are computed on other shards (DESIGN rule 4).
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use mio::net::TcpStream;
+
+use crate::resp::{Protocol, Reply, RequestParser};
+
+/// Stop taking requests from a client whose unsent replies exceed this; resume once written.
+pub const OUTPUT_HIGH_WATER: usize = 1 << 20;
+/// Bytes read from one socket per readiness turn, so one client cannot starve the others.
+pub const READ_BUDGET: usize = 256 * 1024;
+
+/// What `CLIENT` and `HELLO` see and change.
+pub struct ClientState {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub fd: i32,
+    pub proto: Protocol,
+    pub db: usize,
+    pub name: Option<Bytes>,
+    pub lib_name: Option<Bytes>,
+    pub lib_ver: Option<Bytes>,
+    pub authenticated: bool,
+    pub no_evict: bool,
+    /// Milliseconds since the epoch.
+    pub created: u64,
+    pub last_interaction: u64,
+    pub last_cmd: &'static str,
+    /// Close once the replies queued so far are written (QUIT, protocol errors, CLIENT KILL).
+    pub close_after_reply: bool,
+}
+
+pub struct Conn {
+    pub stream: TcpStream,
+    pub client: ClientState,
+    pub rbuf: BytesMut,
+    pub parser: RequestParser,
+    pub wbuf: Vec<u8>,
+    wpos: usize,
+    /// Replies not yet known, oldest first; `head_seq` is the sequence number of the front.
+    slots: VecDeque<Option<Reply>>,
+    head_seq: u64,
+    next_seq: u64,
+    /// A multi-shard plan for this connection is running; later requests wait for it.
+    pub blocked: bool,
+    /// The socket said it would block on write; wait for a writable event.
+    pub write_blocked: bool,
+}
+
+pub enum ReadOutcome {
+    /// Read something (maybe more is waiting if the budget ran out).
+    Data {
+        more: bool,
+    },
+    WouldBlock,
+    Closed,
+}
+
+impl Conn {
+    pub fn new(stream: TcpStream, client: ClientState) -> Conn {
+        Conn {
+            stream,
+            client,
+            rbuf: BytesMut::new(),
+            parser: RequestParser::default(),
+            wbuf: Vec::new(),
+            wpos: 0,
+            slots: VecDeque::new(),
+            head_seq: 0,
+            next_seq: 0,
+            blocked: false,
+            write_blocked: false,
+        }
+    }
+
+    /// Reads what the socket has, up to the read budget, through the shard's scratch buffer.
+    pub fn read(&mut self, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
+        let mut total = 0;
+        loop {
+            match self.stream.read(scratch) {
+                Ok(0) => return Ok(ReadOutcome::Closed),
+                Ok(n) => {
+                    self.rbuf.extend_from_slice(&scratch[..n]);
+                    total += n;
+                    if total >= READ_BUDGET {
+                        return Ok(ReadOutcome::Data { more: true });
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(if total > 0 {
+                        ReadOutcome::Data { more: false }
+                    } else {
+                        ReadOutcome::WouldBlock
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Reserves the reply position of the next request.
+    pub fn next_seq(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.slots.push_back(None);
+        seq
+    }
+
+    /// Fills a reply position and moves every reply now in order to the write buffer. Returns
+    /// false if the position is unknown (a stale reply after the slots were reset).
+    pub fn fill(&mut self, seq: u64, reply: Reply) -> bool {
+        let Some(slot) = seq
+            .checked_sub(self.head_seq)
+            .and_then(|i| self.slots.get_mut(i as usize))
+        else {
+            return false;
+        };
+        *slot = Some(reply);
+        while let Some(Some(_)) = self.slots.front() {
+            if let Some(Some(r)) = self.slots.pop_front() {
+                r.encode(self.client.proto, &mut self.wbuf);
+            }
+            self.head_seq += 1;
+        }
+        true
+    }
+
+    /// A reply for a request that is answered at once: straight to the write buffer when nothing
+    /// is pending before it.
+    pub fn reply_now(&mut self, reply: &Reply) {
+        if self.slots.is_empty() {
+            self.next_seq += 1;
+            self.head_seq += 1;
+            reply.encode(self.client.proto, &mut self.wbuf);
+        } else {
+            let seq = self.next_seq();
+            self.fill(seq, reply.clone());
+        }
+    }
+
+    /// Forgets replies still owed (the connection is about to close without them).
+    pub fn drop_pending(&mut self) {
+        self.head_seq += self.slots.len() as u64;
+        self.slots.clear();
+        self.blocked = false;
+    }
+
+    pub fn pending_replies(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn unsent(&self) -> usize {
+        self.wbuf.len() - self.wpos
+    }
+
+    /// Writes what it can. Ok(true) when the buffer is empty.
+    pub fn flush(&mut self) -> io::Result<bool> {
+        while self.wpos < self.wbuf.len() {
+            match self.stream.write(&self.wbuf[self.wpos..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.wpos += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.write_blocked = true;
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        self.wbuf.clear();
+        self.wpos = 0;
+        // Give back memory a burst of large replies left behind.
+        if self.wbuf.capacity() > 4 * OUTPUT_HIGH_WATER {
+            self.wbuf = Vec::new();
+        }
+        self.write_blocked = false;
+        Ok(true)
+    }
+
+    /// Whether the connection may take another request now.
+    pub fn accepts_requests(&self) -> bool {
+        !self.blocked && !self.client.close_after_reply && self.unsent() < OUTPUT_HIGH_WATER
+    }
+}

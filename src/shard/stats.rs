@@ -1,0 +1,78 @@
+//! Per-shard counters. Each shard counts only its own work, in plain fields on its own thread (no
+//! shared atomics written per command); INFO and metrics gather them with a fan-out.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CmdStat {
+    pub calls: u64,
+    pub usec: u64,
+    pub failed: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ShardStats {
+    pub commands: HashMap<&'static str, CmdStat>,
+    /// Commands refused before running (unknown, arity, NOAUTH).
+    pub rejected_calls: u64,
+    pub connections_received: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    pub protocol_errors: u64,
+    /// Commands that ran as multi-shard plans.
+    pub multi_shard: u64,
+    /// Transaction schedules that were refused and retried with a new id.
+    pub tx_retries: u64,
+}
+
+impl ShardStats {
+    pub fn record(&mut self, name: &'static str, took: Duration, failed: bool) {
+        let s = self.commands.entry(name).or_default();
+        s.calls += 1;
+        s.usec += took.as_micros() as u64;
+        s.failed += failed as u64;
+    }
+
+    pub fn reset(&mut self) {
+        *self = ShardStats::default();
+    }
+
+    pub fn total_commands(&self) -> u64 {
+        self.commands.values().map(|c| c.calls).sum()
+    }
+
+    /// Adds another shard's counters into this one.
+    pub fn merge(&mut self, other: &ShardStats) {
+        for (name, s) in &other.commands {
+            let d = self.commands.entry(name).or_default();
+            d.calls += s.calls;
+            d.usec += s.usec;
+            d.failed += s.failed;
+        }
+        self.rejected_calls += other.rejected_calls;
+        self.connections_received += other.connections_received;
+        self.net_input_bytes += other.net_input_bytes;
+        self.net_output_bytes += other.net_output_bytes;
+        self.protocol_errors += other.protocol_errors;
+        self.multi_shard += other.multi_shard;
+        self.tx_retries += other.tx_retries;
+    }
+}
+
+/// One shard's figures for INFO.
+#[derive(Clone, Debug, Default)]
+pub struct ShardInfo {
+    pub clients: usize,
+    /// (keys, keys with a TTL) per database.
+    pub keys: Vec<(usize, usize)>,
+    pub expired_keys: u64,
+    pub keyspace_hits: u64,
+    pub keyspace_misses: u64,
+    pub dataset_bytes: usize,
+    pub buffer_bytes: usize,
+    pub queue_depth: usize,
+    pub messages_received: u64,
+    pub queue_full_events: u64,
+    pub stats: ShardStats,
+}

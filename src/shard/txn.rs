@@ -1,0 +1,410 @@
+//! Multi-shard atomicity (DESIGN rule 5): a small VLL-style protocol after Dragonfly's.
+//!
+//! A command whose keys live on several shards is run by a *coordinator* on the connection's
+//! shard, as a plan of [`Step`]s: each step runs one closure on each of some shards ("a hop") and
+//! hands their outputs to a continuation, which replies or asks for another hop.
+//!
+//! Atomic plans first *schedule* on every shard they touch:
+//! 1. The coordinator draws a transaction id from one global atomic counter.
+//! 2. Each participant accepts the id only if it is larger than every id it accepted before, so
+//!    each shard's queue is sorted by id and all shards agree on the order of any two
+//!    transactions they share. On acceptance it queues the transaction and sets *intents* on its
+//!    keys (or on the whole shard). A rejection (ids crossed in flight) makes the coordinator
+//!    release what was accepted and schedule again with a fresh id.
+//! 3. Once every participant accepted, hops are sent. A participant runs a hop only when its
+//!    transaction reaches the head of its queue, and keeps it there (intents held) until the
+//!    coordinator's last hop or a release, so no one observes a half-applied transaction.
+//!
+//! Commands on keys without intents never wait: they run at once. A command on a key with an
+//! intent is queued behind the holder (and sets its own intents, keeping per-key order). No shard
+//! thread ever blocks: waiting is an entry in a queue while the thread keeps serving. The smallest
+//! scheduled transaction is at the head of every queue it is in, so the system always progresses.
+
+use std::collections::{HashMap, VecDeque};
+
+use ahash::RandomState;
+use bytes::Bytes;
+
+use super::{ExecReq, Shard};
+use crate::keyspace::Entry;
+use crate::resp::Reply;
+
+/// Work run on a shard during a hop.
+pub type ShardOp = Box<dyn FnOnce(&mut Shard) -> HopOut + Send>;
+
+/// What the coordinator does with the hop's outputs (in the order the ops were given).
+pub type Then = Box<dyn FnOnce(Vec<HopOut>) -> Step>;
+
+/// The output of one op.
+pub enum HopOut {
+    Reply(Reply),
+    /// Entries of the keys asked for, in order; None for a missing key.
+    Entries(Vec<Option<Entry>>),
+    /// A shard's contribution to INFO.
+    Info(Box<super::ShardInfo>),
+}
+
+impl HopOut {
+    pub fn into_reply(self) -> Reply {
+        match self {
+            HopOut::Reply(r) => r,
+            _ => Reply::error("ERR internal: unexpected hop output"),
+        }
+    }
+}
+
+/// What a plan locks on one shard.
+#[derive(Clone, Debug)]
+pub enum Lock {
+    Keys(Vec<Bytes>),
+    /// Every key of the shard (FLUSHALL, SWAPDB, DBSIZE, KEYS).
+    All,
+}
+
+/// The next thing a command needs.
+pub enum Step {
+    Reply(Reply),
+    /// Close the connection without a reply (SHUTDOWN).
+    Close,
+    Hop {
+        /// Intents to take before the first hop; empty for a plain fan-out, ignored on later steps.
+        locks: Vec<(usize, Lock)>,
+        /// At most one op per shard.
+        ops: Vec<(usize, ShardOp)>,
+        /// Whether this is the plan's last hop: participants release their intents after it.
+        last: bool,
+        then: Then,
+    },
+}
+
+impl Step {
+    /// A fan-out to `shards` whose outputs are folded into one reply.
+    pub fn fan_out(
+        shards: impl IntoIterator<Item = usize>,
+        locks: Option<Lock>,
+        op: impl Fn(&mut Shard) -> HopOut + Send + Clone + 'static,
+        merge: impl FnOnce(Vec<HopOut>) -> Reply + 'static,
+    ) -> Step {
+        let shards: Vec<usize> = shards.into_iter().collect();
+        Step::Hop {
+            locks: locks.map_or_else(Vec::new, |l| {
+                shards.iter().map(|&s| (s, l.clone())).collect()
+            }),
+            ops: shards
+                .iter()
+                .map(|&s| (s, Box::new(op.clone()) as ShardOp))
+                .collect(),
+            last: true,
+            then: Box::new(move |outs| Step::Reply(merge(outs))),
+        }
+    }
+}
+
+/// Identifies a coordinator: its shard and its number there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoordRef {
+    pub shard: usize,
+    pub id: u64,
+}
+
+enum TxState {
+    /// Scheduled, waiting for a hop.
+    Idle,
+    Armed {
+        op: ShardOp,
+        index: usize,
+        release: bool,
+    },
+    /// Ran a hop; holds its place and intents until the next hop or a release.
+    Held,
+}
+
+enum Queued {
+    /// A command that found one of its keys under an intent.
+    Local { req: ExecReq, keys: Vec<Bytes> },
+    Tx {
+        txid: u64,
+        coord: CoordRef,
+        lock: Lock,
+        state: TxState,
+    },
+}
+
+/// What the head of the queue asks the shard to do.
+pub enum Ready {
+    Local(ExecReq),
+    Hop {
+        coord: CoordRef,
+        index: usize,
+        op: ShardOp,
+    },
+}
+
+/// The participant side: a shard's queue of waiting work and the intents it holds.
+#[derive(Default)]
+pub struct TxQueue {
+    entries: VecDeque<Queued>,
+    max_txid: u64,
+    intents: HashMap<Bytes, u32, RandomState>,
+    all: u32,
+}
+
+impl TxQueue {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether a command on `keys` must wait.
+    pub fn conflicts<'a>(&self, mut keys: impl Iterator<Item = &'a [u8]>) -> bool {
+        !self.entries.is_empty() && (self.all > 0 || keys.any(|k| self.intents.contains_key(k)))
+    }
+
+    pub fn push_local(&mut self, req: ExecReq, keys: Vec<Bytes>) {
+        self.add_intents(&Lock::Keys(keys.clone()));
+        self.entries.push_back(Queued::Local { req, keys });
+    }
+
+    /// Step 2 of the protocol: accept `txid` only in increasing order.
+    pub fn schedule(&mut self, txid: u64, coord: CoordRef, lock: Lock) -> bool {
+        if txid <= self.max_txid {
+            return false;
+        }
+        self.max_txid = txid;
+        self.add_intents(&lock);
+        self.entries.push_back(Queued::Tx {
+            txid,
+            coord,
+            lock,
+            state: TxState::Idle,
+        });
+        true
+    }
+
+    /// Hands a hop to its scheduled transaction; gives the op back if there is none here.
+    pub fn arm(
+        &mut self,
+        txid: u64,
+        op: ShardOp,
+        index: usize,
+        release: bool,
+    ) -> Result<(), ShardOp> {
+        for e in self.entries.iter_mut() {
+            if let Queued::Tx { txid: t, state, .. } = e {
+                if *t == txid {
+                    *state = TxState::Armed { op, index, release };
+                    return Ok(());
+                }
+            }
+        }
+        Err(op)
+    }
+
+    /// Drops a transaction wherever it is in the queue, with its intents.
+    pub fn release(&mut self, txid: u64) {
+        if let Some(i) = self
+            .entries
+            .iter()
+            .position(|e| matches!(e, Queued::Tx { txid: t, .. } if *t == txid))
+        {
+            if let Some(Queued::Tx { lock, .. }) = self.entries.remove(i) {
+                self.remove_intents(&lock);
+            }
+        }
+    }
+
+    /// The next piece of work at the head of the queue, if it can run now.
+    pub fn pop_ready(&mut self) -> Option<Ready> {
+        match self.entries.front_mut()? {
+            Queued::Local { .. } => match self.entries.pop_front() {
+                Some(Queued::Local { req, keys }) => {
+                    self.remove_intents(&Lock::Keys(keys));
+                    Some(Ready::Local(req))
+                }
+                _ => None,
+            },
+            Queued::Tx {
+                state: state @ TxState::Armed { .. },
+                coord,
+                ..
+            } => {
+                let coord = *coord;
+                let TxState::Armed { op, index, release } = std::mem::replace(state, TxState::Held)
+                else {
+                    return None;
+                };
+                if release {
+                    if let Some(Queued::Tx { lock, .. }) = self.entries.pop_front() {
+                        self.remove_intents(&lock);
+                    }
+                }
+                Some(Ready::Hop { coord, index, op })
+            }
+            Queued::Tx { .. } => None,
+        }
+    }
+
+    fn add_intents(&mut self, lock: &Lock) {
+        match lock {
+            Lock::All => self.all += 1,
+            Lock::Keys(keys) => {
+                for k in keys {
+                    *self.intents.entry(k.clone()).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+
+    fn remove_intents(&mut self, lock: &Lock) {
+        match lock {
+            Lock::All => self.all -= 1,
+            Lock::Keys(keys) => {
+                for k in keys {
+                    if let Some(n) = self.intents.get_mut(k) {
+                        *n -= 1;
+                        if *n == 0 {
+                            self.intents.remove(k);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The coordinator side of one running plan.
+pub struct Coordinator {
+    pub origin: super::Origin,
+    pub txid: u64,
+    /// The plan's locks, kept to schedule again after a rejection.
+    pub locks: Vec<(usize, Lock)>,
+    /// Shards that accepted and have not released yet.
+    pub holding: Vec<usize>,
+    pub stage: Stage,
+}
+
+pub enum Stage {
+    Scheduling {
+        waiting: usize,
+        rejected: bool,
+        ops: Vec<(usize, ShardOp)>,
+        last: bool,
+        then: Then,
+    },
+    Running {
+        outs: Vec<Option<HopOut>>,
+        waiting: usize,
+        then: Then,
+    },
+}
+
+/// The plan for a key command whose keys span shards: fetch copies of the entries under intents,
+/// run the command's own handler over them, and (for a write) store the results back on their
+/// shards in a second hop before replying. The handler needs no knowledge of shards.
+pub fn keys_plan(
+    spec: &'static crate::command::CommandSpec,
+    db: usize,
+    args: Vec<Bytes>,
+    now: u64,
+    shards: usize,
+    databases: usize,
+    max_string: u64,
+) -> Step {
+    use crate::command::{Ctx, Flags, Run};
+    use crate::keyspace::Keyspace;
+    use crate::slot::key_shard;
+
+    let Run::Keys(handler) = spec.run else {
+        return Step::Reply(Reply::error("ERR internal: not a key command"));
+    };
+    let mut per_shard: Vec<(usize, Vec<Bytes>)> = Vec::new();
+    for i in spec.keys.positions(args.len()) {
+        let key = args[i].clone();
+        let shard = key_shard(&key, shards);
+        match per_shard.iter_mut().find(|(s, _)| *s == shard) {
+            Some((_, keys)) if keys.contains(&key) => {}
+            Some((_, keys)) => keys.push(key),
+            None => per_shard.push((shard, vec![key])),
+        }
+    }
+    let write = spec.flags.has(Flags::WRITE);
+    let locks = per_shard
+        .iter()
+        .map(|(s, keys)| (*s, Lock::Keys(keys.clone())))
+        .collect();
+    let ops = per_shard
+        .iter()
+        .map(|(s, keys)| {
+            let keys = keys.clone();
+            let op: ShardOp = Box::new(move |shard: &mut Shard| {
+                let now = shard.env.now;
+                let d = shard.ks.db(db);
+                HopOut::Entries(keys.iter().map(|k| d.peek(k, now).cloned()).collect())
+            });
+            (*s, op)
+        })
+        .collect();
+    let then: Then = Box::new(move |outs| {
+        let mut temp = Keyspace::new(databases);
+        for ((_, keys), out) in per_shard.iter().zip(outs) {
+            if let HopOut::Entries(entries) = out {
+                for (k, e) in keys.iter().zip(entries) {
+                    if let Some(e) = e {
+                        temp.db(db).put(k, e);
+                    }
+                }
+            }
+        }
+        let mut ctx = Ctx {
+            ks: &mut temp,
+            db,
+            args: &args,
+            now,
+            max_string,
+        };
+        let reply = handler(&mut ctx).unwrap_or_else(Reply::from);
+        if !write {
+            return Step::Reply(reply);
+        }
+        let ops = per_shard
+            .into_iter()
+            .map(|(s, keys)| {
+                let finals: Vec<(Bytes, Option<Entry>)> = keys
+                    .into_iter()
+                    .map(|k| {
+                        let entry = temp.db(db).peek(&k, now).cloned();
+                        (k, entry)
+                    })
+                    .collect();
+                let op: ShardOp = Box::new(move |shard: &mut Shard| {
+                    let d = shard.ks.db(db);
+                    for (k, e) in finals {
+                        match e {
+                            Some(e) => d.put(&k, e),
+                            None => {
+                                d.remove(&k);
+                            }
+                        }
+                    }
+                    HopOut::Reply(Reply::OK)
+                });
+                (s, op)
+            })
+            .collect();
+        Step::Hop {
+            locks: Vec::new(),
+            ops,
+            last: true,
+            then: Box::new(move |_| Step::Reply(reply)),
+        }
+    });
+    Step::Hop {
+        locks,
+        ops,
+        last: !write,
+        then,
+    }
+}

@@ -1,0 +1,81 @@
+//! Keys to hash slots, and hash slots to shards (DESIGN rule 2).
+//!
+//! `slot = CRC16(key or its {hash tag}) mod 16384`, exactly the Redis Cluster function, so a key lands
+//! on the same slot here as on any Redis Cluster node. Slots are split into contiguous ranges, one per
+//! shard; cluster mode moves whole slots between nodes with the same mapping.
+
+/// Number of hash slots, as in Redis Cluster.
+pub const SLOT_COUNT: usize = 16384;
+
+/// CRC16-CCITT (XMODEM), the variant Redis Cluster uses (`crc16.c` in Redis).
+pub fn crc16(bytes: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in bytes {
+        crc ^= (b as u16) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// The part of a key that is hashed: the first non-empty `{...}` section if there is one.
+pub fn hash_tag(key: &[u8]) -> &[u8] {
+    if let Some(open) = key.iter().position(|&b| b == b'{') {
+        if let Some(len) = key[open + 1..].iter().position(|&b| b == b'}') {
+            if len > 0 {
+                return &key[open + 1..open + 1 + len];
+            }
+        }
+    }
+    key
+}
+
+/// The hash slot of a key.
+pub fn key_slot(key: &[u8]) -> u16 {
+    crc16(hash_tag(key)) % SLOT_COUNT as u16
+}
+
+/// The shard that owns a slot when `shards` shards split the slots into contiguous ranges.
+pub fn slot_shard(slot: u16, shards: usize) -> usize {
+    slot as usize * shards / SLOT_COUNT
+}
+
+/// The shard that owns a key.
+pub fn key_shard(key: &[u8], shards: usize) -> usize {
+    slot_shard(key_slot(key), shards)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_redis_cluster_slots() {
+        // Values from `redis-cli CLUSTER KEYSLOT` against Redis 7.
+        assert_eq!(crc16(b"123456789"), 0x31c3);
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"bar"), 5061);
+        assert_eq!(
+            key_slot(b"{user1000}.following"),
+            key_slot(b"{user1000}.followers")
+        );
+        assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
+        assert_eq!(hash_tag(b"foo{}{bar}"), b"foo{}{bar}");
+        assert_eq!(hash_tag(b"foo{{bar}}zap"), b"{bar");
+        assert_eq!(hash_tag(b"foo{bar}{zap}"), b"bar");
+    }
+
+    #[test]
+    fn slots_split_evenly_into_ranges() {
+        assert_eq!(slot_shard(0, 2), 0);
+        assert_eq!(slot_shard(8191, 2), 0);
+        assert_eq!(slot_shard(8192, 2), 1);
+        assert_eq!(slot_shard(16383, 2), 1);
+        assert_eq!(slot_shard(16383, 1), 0);
+    }
+}
