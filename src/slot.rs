@@ -7,21 +7,33 @@
 /// Number of hash slots, as in Redis Cluster.
 pub const SLOT_COUNT: usize = 16384;
 
-/// CRC16-CCITT (XMODEM), the variant Redis Cluster uses (`crc16.c` in Redis).
+/// CRC16-CCITT (XMODEM), the variant Redis Cluster uses (`crc16.c` in Redis), one table lookup
+/// per byte: it runs for every key of every command.
 pub fn crc16(bytes: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &b in bytes {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
+    bytes.iter().fold(0u16, |crc, &b| {
+        (crc << 8) ^ CRC16_TABLE[((crc >> 8) as u8 ^ b) as usize]
+    })
+}
+
+const CRC16_TABLE: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = (i as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
             crc = if crc & 0x8000 != 0 {
                 (crc << 1) ^ 0x1021
             } else {
                 crc << 1
             };
+            bit += 1;
         }
+        table[i] = crc;
+        i += 1;
     }
-    crc
-}
+    table
+};
 
 /// The part of a key that is hashed: the first non-empty `{...}` section if there is one.
 pub fn hash_tag(key: &[u8]) -> &[u8] {

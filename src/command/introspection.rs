@@ -1,7 +1,7 @@
 //! COMMAND and its subcommands: everything here is read from the command table.
 
 use super::{
-    families, help_reply, lookup, spec, table, CommandSpec, ConnCtx, Flags, Group, KeySpec,
+    command_count, families, help_reply, lookup, spec, CommandSpec, ConnCtx, Flags, Group, KeySpec,
     OpError, Run,
 };
 use crate::flags;
@@ -346,7 +346,7 @@ fn command(ctx: &mut ConnCtx<'_>) -> ConnResult {
 }
 
 fn count(_: &mut ConnCtx<'_>) -> ConnResult {
-    reply(Reply::Int(table().len() as i64))
+    reply(Reply::Int(command_count() as i64))
 }
 
 fn info(ctx: &mut ConnCtx<'_>) -> ConnResult {

@@ -296,8 +296,8 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
     .flatten()
 }
 
-static TABLE: LazyLock<HashMap<&'static str, &'static CommandSpec>> =
-    LazyLock::new(|| families().map(|c| (c.name, c)).collect());
+static TABLE: LazyLock<HashMap<&'static [u8], &'static CommandSpec, ahash::RandomState>> =
+    LazyLock::new(|| families().map(|c| (c.name.as_bytes(), c)).collect());
 
 /// Looks a command up by name, case-insensitively, without allocating.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
@@ -306,11 +306,12 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     for (d, s) in lower.iter_mut().zip(name) {
         *d = s.to_ascii_lowercase();
     }
-    TABLE.get(std::str::from_utf8(lower).ok()?).copied()
+    TABLE.get(&lower[..]).copied()
 }
 
-pub fn table() -> &'static HashMap<&'static str, &'static CommandSpec> {
-    &TABLE
+/// How many top-level commands the table holds.
+pub fn command_count() -> usize {
+    TABLE.len()
 }
 
 /// A failure a command reports to its client; the text lives here, once (STYLE 11).
@@ -423,6 +424,21 @@ pub fn is_opt(arg: &[u8], name: &str) -> bool {
     arg.eq_ignore_ascii_case(name.as_bytes())
 }
 
+/// The reply of a `<CMD> HELP` subcommand, in Redis's layout.
+pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
+    let mut out = vec![Reply::Status(Cow::Owned(format!(
+        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    )))];
+    out.extend(
+        lines
+            .iter()
+            .map(|l| Reply::Status(Cow::Owned((*l).to_string()))),
+    );
+    out.push(Reply::status("HELP"));
+    out.push(Reply::status("    Print this help."));
+    Reply::Array(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -466,19 +482,4 @@ mod tests {
         assert_eq!(pos(KeySpec::NONE, 3), Vec::<usize>::new());
         assert_eq!(pos(KeySpec::TWO, 3), vec![1, 2]);
     }
-}
-
-/// The reply of a `<CMD> HELP` subcommand, in Redis's layout.
-pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
-    let mut out = vec![Reply::Status(Cow::Owned(format!(
-        "{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
-    )))];
-    out.extend(
-        lines
-            .iter()
-            .map(|l| Reply::Status(Cow::Owned((*l).to_string()))),
-    );
-    out.push(Reply::status("HELP"));
-    out.push(Reply::status("    Print this help."));
-    Reply::Array(out)
 }

@@ -477,7 +477,7 @@ fn info_text(server: &Arc<Server>, hz: u32, infos: &[ShardInfo], sections: &[&st
             }
             "commandstats" => {
                 let mut names: Vec<_> = stats.commands.iter().collect();
-                names.sort_by_key(|(n, _)| **n);
+                names.sort_by_key(|(n, _)| n.0);
                 for (name, c) in names {
                     let per_call = if c.calls > 0 {
                         c.usec as f64 / c.calls as f64
@@ -485,7 +485,7 @@ fn info_text(server: &Arc<Server>, hz: u32, infos: &[ShardInfo], sections: &[&st
                         0.0
                     };
                     line(
-                        &format!("cmdstat_{name}"),
+                        &format!("cmdstat_{}", name.0),
                         &format!("calls={},usec={},usec_per_call={per_call:.2},rejected_calls=0,failed_calls={}", c.calls, c.usec, c.failed),
                     );
                 }

@@ -201,7 +201,7 @@ fn set(ctx: &mut Ctx<'_>) -> CmdResult {
     let exists = if get {
         old.is_some()
     } else {
-        ctx.db().contains(&key, now)
+        (nx || xx) && ctx.db().contains(&key, now)
     };
     if (nx && exists) || (xx && !exists) {
         return Ok(if get {

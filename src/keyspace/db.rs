@@ -1,16 +1,36 @@
 //! One logical database: keys by slot, an expiry index for sampling, and access times.
 
-use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::LazyLock;
 
 use ahash::RandomState;
+use hashbrown::hash_map::EntryRef;
 use indexmap::IndexSet;
 use rand::Rng;
+use smallvec::SmallVec;
 
 use super::Value;
 use crate::slot::{key_slot, SLOT_COUNT};
 
-pub type Key = Box<[u8]>;
-type SlotMap = HashMap<Key, Entry, RandomState>;
+/// A key; keys of up to 22 bytes live inline in the table, saving an allocation and a cache
+/// miss per lookup.
+pub type Key = SmallVec<[u8; 22]>;
+type SlotMap = hashbrown::HashMap<Key, Entry, KeyHasher>;
+
+/// Seeds drawn once per process: keys come from the network, so their hashes must not be
+/// predictable (HashDoS), yet every map can share them and stay 32 bytes.
+static KEY_SEEDS: LazyLock<RandomState> = LazyLock::new(RandomState::new);
+
+#[derive(Clone, Copy, Default)]
+pub struct KeyHasher;
+
+impl BuildHasher for KeyHasher {
+    type Hasher = ahash::AHasher;
+
+    fn build_hasher(&self) -> ahash::AHasher {
+        KEY_SEEDS.build_hasher()
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Entry {
@@ -37,12 +57,12 @@ pub type ScanCursor = u16;
 
 #[derive(Default)]
 pub struct Db {
-    /// One map per hash slot, allocated when the slot gets its first key.
-    slots: Vec<Option<Box<SlotMap>>>,
+    /// One map per hash slot (empty maps allocate nothing); the vector itself is allocated when
+    /// the database gets its first key.
+    slots: Vec<SlotMap>,
     len: usize,
     /// Keys that carry a TTL, for the active-expiry sampler.
     expires: IndexSet<Key, RandomState>,
-    hasher: RandomState,
     /// Keys removed because their TTL passed, lazily or actively.
     expired: u64,
 }
@@ -64,39 +84,43 @@ impl Db {
         self.expires.len()
     }
 
-    fn slot_map(&self, key: &[u8]) -> Option<&SlotMap> {
-        self.slots.get(key_slot(key) as usize)?.as_deref()
+    /// The map of `key`'s slot, if that slot has ever held a key. The slot is computed once per
+    /// operation: every method below does a single hash-table probe on its hot path.
+    fn slot_map(&mut self, slot: usize) -> Option<&mut SlotMap> {
+        self.slots.get_mut(slot)
     }
 
-    fn slot_map_mut(&mut self, key: &[u8]) -> Option<&mut SlotMap> {
-        self.slots.get_mut(key_slot(key) as usize)?.as_deref_mut()
-    }
-
-    fn slot_map_or_create(&mut self, key: &[u8]) -> &mut SlotMap {
-        if self.slots.is_empty() {
-            self.slots.resize_with(SLOT_COUNT, || None);
+    /// Finds a live entry, removing it if its TTL has passed.
+    fn lookup(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        let slot = key_slot(key) as usize;
+        let map = self.slots.get_mut(slot)?;
+        match map.entry_ref(key) {
+            EntryRef::Occupied(o) if o.get().expire_at != 0 && o.get().expire_at <= now => {
+                o.remove();
+                self.len -= 1;
+                self.expires.swap_remove(key);
+                self.expired += 1;
+                None
+            }
+            EntryRef::Occupied(o) => Some(o.into_mut()),
+            EntryRef::Vacant(_) => None,
         }
-        let hasher = &self.hasher;
-        self.slots[key_slot(key) as usize]
-            .get_or_insert_with(|| Box::new(HashMap::with_hasher(hasher.clone())))
     }
 
     /// The live entry for `key`, removing it first if it has expired.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
-        self.expire_if_due(key, now);
-        let entry = self.slot_map_mut(key)?.get_mut(key)?;
+        let entry = self.lookup(key, now)?;
         entry.access = now;
         Some(entry)
     }
 
     /// Like `get`, without touching the access time (TTL, TYPE, OBJECT, EXISTS in Redis's spirit).
     pub fn peek(&mut self, key: &[u8], now: u64) -> Option<&Entry> {
-        self.expire_if_due(key, now);
-        self.slot_map(key)?.get(key)
+        self.lookup(key, now).map(|e| &*e)
     }
 
     pub fn contains(&mut self, key: &[u8], now: u64) -> bool {
-        self.peek(key, now).is_some()
+        self.lookup(key, now).is_some()
     }
 
     /// Sets `key` to `value` with no TTL, replacing whatever was there.
@@ -114,23 +138,26 @@ impl Db {
     /// Stores an entry as given, replacing any previous one and its TTL.
     pub fn put(&mut self, key: &[u8], entry: Entry) {
         let expire_at = entry.expire_at;
-        let map = self.slot_map_or_create(key);
-        let previous = match map.get_mut(key) {
-            Some(slot) => Some(std::mem::replace(slot, entry)),
-            None => {
-                map.insert(key.into(), entry);
-                None
+        if self.slots.is_empty() {
+            self.slots.resize_with(SLOT_COUNT, SlotMap::default);
+        }
+        let map = &mut self.slots[key_slot(key) as usize];
+        let had_ttl = match map.entry_ref(key) {
+            EntryRef::Occupied(mut o) => o.insert(entry).expire_at != 0,
+            EntryRef::Vacant(v) => {
+                v.insert(entry);
+                self.len += 1;
+                false
             }
         };
-        match previous {
-            None => self.len += 1,
-            Some(old) if old.expire_at != 0 && expire_at == 0 => {
+        match (had_ttl, expire_at != 0) {
+            (true, false) => {
                 self.expires.swap_remove(key);
             }
-            Some(_) => {}
-        }
-        if expire_at != 0 && !self.expires.contains(key) {
-            self.expires.insert(key.into());
+            (false, true) => {
+                self.expires.insert(key.into());
+            }
+            _ => {}
         }
     }
 
@@ -142,8 +169,9 @@ impl Db {
         }
     }
 
+    /// Removes a key whatever its TTL.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let entry = self.slot_map_mut(key)?.remove(key)?;
+        let entry = self.slot_map(key_slot(key) as usize)?.remove(key)?;
         self.len -= 1;
         if entry.expire_at != 0 {
             self.expires.swap_remove(key);
@@ -153,7 +181,7 @@ impl Db {
 
     /// Removes a live key; an expired one counts as absent.
     pub fn remove_live(&mut self, key: &[u8], now: u64) -> Option<Entry> {
-        self.expire_if_due(key, now);
+        self.lookup(key, now)?;
         self.remove(key)
     }
 
@@ -176,16 +204,11 @@ impl Db {
         true
     }
 
+    /// Removes `key` if its TTL has passed; true if it did.
     fn expire_if_due(&mut self, key: &[u8], now: u64) -> bool {
-        let due = self
-            .slot_map(key)
-            .and_then(|m| m.get(key))
-            .is_some_and(|e| e.expire_at != 0 && e.expire_at <= now);
-        if due {
-            self.remove(key);
-            self.expired += 1;
-        }
-        due
+        let before = self.expired;
+        self.lookup(key, now);
+        self.expired != before
     }
 
     /// One round of active expiry: samples up to `samples` keys with a TTL and removes the expired
@@ -237,7 +260,7 @@ impl Db {
     fn random_stored_key(&self, rng: &mut impl Rng) -> Option<Key> {
         // Probe random slots first; fall back to a walk from a random slot when keys are sparse.
         for _ in 0..64 {
-            if let Some(Some(map)) = self.slots.get(rng.gen_range(0..SLOT_COUNT)) {
+            if let Some(map) = self.slots.get(rng.gen_range(0..SLOT_COUNT)) {
                 if !map.is_empty() {
                     let n = rng.gen_range(0..map.len());
                     return map.keys().nth(n).cloned();
@@ -247,7 +270,7 @@ impl Db {
         let start = rng.gen_range(0..SLOT_COUNT);
         (0..SLOT_COUNT)
             .map(|i| (start + i) % SLOT_COUNT)
-            .filter_map(|s| self.slots.get(s).and_then(|m| m.as_deref()))
+            .filter_map(|s| self.slots.get(s))
             .find(|m| !m.is_empty())
             .and_then(|m| m.keys().next().cloned())
     }
@@ -263,11 +286,9 @@ impl Db {
         let mut seen = 0;
         let mut slot = cursor as usize;
         while slot < self.slots.len() {
-            if let Some(map) = &self.slots[slot] {
-                for (k, e) in map.iter() {
-                    visit(k, e);
-                    seen += 1;
-                }
+            for (k, e) in self.slots[slot].iter() {
+                visit(k, e);
+                seen += 1;
             }
             slot += 1;
             if seen >= count {
@@ -281,7 +302,6 @@ impl Db {
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
         self.slots
             .iter()
-            .flatten()
             .flat_map(|m| m.iter().map(|(k, e)| (&k[..], e)))
     }
 

@@ -49,19 +49,35 @@ impl RequestParser {
         buf: &mut BytesMut,
         limits: ParseLimits,
     ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let mut args = Vec::new();
+        Ok(self.next_into(buf, limits, &mut args)?.then_some(args))
+    }
+
+    /// Like [`next`](Self::next), reusing the caller's vector: true when `args` holds a request.
+    pub fn next_into(
+        &mut self,
+        buf: &mut BytesMut,
+        limits: ParseLimits,
+        args: &mut Vec<Bytes>,
+    ) -> Result<bool, ProtocolError> {
+        args.clear();
         loop {
             if self.expected == 0 {
                 let Some(&first) = buf.first() else {
-                    return Ok(None);
+                    return Ok(false);
                 };
                 if first != b'*' {
-                    return match self.parse_inline(buf)? {
-                        Some(args) if args.is_empty() => continue,
-                        other => Ok(other),
-                    };
+                    match self.parse_inline(buf)? {
+                        Some(inline) if inline.is_empty() => continue,
+                        Some(inline) => {
+                            *args = inline;
+                            return Ok(true);
+                        }
+                        None => return Ok(false),
+                    }
                 }
                 let Some((n, next)) = read_header(buf, 0, "too big mbulk count string")? else {
-                    return Ok(None);
+                    return Ok(false);
                 };
                 if n > i32::MAX as i64 {
                     return Err(ProtocolError::new("invalid multibulk length"));
@@ -81,7 +97,7 @@ impl RequestParser {
             }
             while self.ranges.len() < self.expected {
                 let Some(&b) = buf.get(self.pos) else {
-                    return Ok(None);
+                    return Ok(false);
                 };
                 if b != b'$' {
                     return Err(ProtocolError::new(&format!(
@@ -91,7 +107,7 @@ impl RequestParser {
                 }
                 let Some((len, start)) = read_header(buf, self.pos, "too big bulk count string")?
                 else {
-                    return Ok(None);
+                    return Ok(false);
                 };
                 if len < 0 || len as u64 > limits.max_bulk_len as u64 {
                     return Err(ProtocolError::new("invalid bulk length"));
@@ -102,26 +118,17 @@ impl RequestParser {
                 let end = start + len as usize;
                 // Redis skips the two bytes after the payload without checking them.
                 if buf.len() < end + 2 {
-                    return Ok(None);
+                    return Ok(false);
                 }
                 self.ranges.push((start, end));
                 self.pos = end + 2;
             }
             let frame = buf.split_to(self.pos).freeze();
-            let args = self
-                .ranges
-                .iter()
-                .map(|&(s, e)| frame.slice(s..e))
-                .collect();
+            args.extend(self.ranges.iter().map(|&(s, e)| frame.slice(s..e)));
             self.expected = 0;
             self.pos = 0;
-            return Ok(Some(args));
+            return Ok(true);
         }
-    }
-
-    /// Whether a multibulk request has started arriving but is not complete.
-    pub fn in_progress(&self) -> bool {
-        self.expected != 0
     }
 
     fn parse_inline(&mut self, buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError> {
@@ -144,7 +151,32 @@ impl RequestParser {
 }
 
 /// Reads a `*<n>\r\n` or `$<n>\r\n` header at `at`; returns the number and the offset after it.
+/// The common case (a short run of digits) is scanned in place; anything else takes the careful
+/// path below, which gives Redis's exact errors.
 fn read_header(
+    buf: &[u8],
+    at: usize,
+    too_big: &str,
+) -> Result<Option<(i64, usize)>, ProtocolError> {
+    let mut i = at + 1;
+    let mut n: i64 = 0;
+    while let Some(&c) = buf.get(i) {
+        if c.is_ascii_digit() && i - at <= 18 {
+            n = n * 10 + (c - b'0') as i64;
+            i += 1;
+            continue;
+        }
+        let digits = i - at - 1;
+        let canonical = digits == 1 || buf[at + 1] != b'0';
+        if c == b'\r' && digits > 0 && canonical && buf.len() > i + 1 {
+            return Ok(Some((n, i + 2)));
+        }
+        break;
+    }
+    read_header_careful(buf, at, too_big)
+}
+
+fn read_header_careful(
     buf: &[u8],
     at: usize,
     too_big: &str,

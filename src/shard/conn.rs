@@ -88,6 +88,11 @@ impl Conn {
                 Ok(n) => {
                     self.rbuf.extend_from_slice(&scratch[..n]);
                     total += n;
+                    // A short read drained the socket; with edge-triggered readiness new data
+                    // raises a new event, so asking again would only cost an EAGAIN round trip.
+                    if n < scratch.len() {
+                        return Ok(ReadOutcome::Data { more: false });
+                    }
                     if total >= READ_BUDGET {
                         return Ok(ReadOutcome::Data { more: true });
                     }

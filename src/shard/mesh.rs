@@ -75,7 +75,8 @@ impl Mesh {
     pub fn wake(&self, dest: usize) {
         let node = &self.nodes[dest];
         fence(Ordering::SeqCst);
-        if node.sleeping.swap(false, Ordering::SeqCst) {
+        // Load before swapping: a busy consumer's line then stays shared instead of bouncing.
+        if node.sleeping.load(Ordering::SeqCst) && node.sleeping.swap(false, Ordering::SeqCst) {
             if let Err(e) = node.waker.wake() {
                 tracing::error!(shard = dest, error = %e, "cannot wake shard");
             }

@@ -132,7 +132,10 @@ pub struct Shard {
     input_ready: Vec<usize>,
     /// Connections with replies to write.
     dirty: Vec<usize>,
+    spare_tokens: Vec<usize>,
     scratch: Box<[u8]>,
+    /// The argument vector requests are parsed into (see `process_input`).
+    args: Vec<Bytes>,
     pub rng: SmallRng,
     stopping: bool,
 }
@@ -169,7 +172,9 @@ impl Shard {
             read_ready: Vec::new(),
             input_ready: Vec::new(),
             dirty: Vec::new(),
+            spare_tokens: Vec::new(),
             scratch: vec![0u8; 64 * 1024].into_boxed_slice(),
+            args: Vec::new(),
             rng: SmallRng::from_entropy(),
             stopping: false,
         }
@@ -215,29 +220,39 @@ impl Shard {
                     self.on_readable(token.0);
                 }
             }
-            for token in std::mem::take(&mut self.read_ready) {
-                self.on_readable(token);
-            }
+            self.for_each_listed(|s| &mut s.read_ready, Shard::on_readable);
             mesh.drain(self.env.id, INBOX_BUDGET, |msg| self.local.push_back(msg));
             while let Some(msg) = self.local.pop_front() {
                 self.handle(msg);
             }
             self.run_queue();
             if !self.outbox.congested() {
-                for token in std::mem::take(&mut self.input_ready) {
-                    self.process_input(token);
-                }
+                self.for_each_listed(|s| &mut s.input_ready, Shard::process_input);
             }
             self.outbox.flush(mesh, self.env.id);
-            for token in std::mem::take(&mut self.dirty) {
-                self.flush_conn(token);
-            }
+            self.for_each_listed(|s| &mut s.dirty, Shard::flush_conn);
             if Instant::now() >= next_tick {
                 self.housekeeping();
                 next_tick = Instant::now() + tick;
             }
         }
         tracing::debug!(shard = self.env.id, "shard loop stopped");
+    }
+
+    /// Runs `f` on every token of one of the connection lists, emptying it; reuses one spare
+    /// vector so the loop allocates nothing per turn.
+    fn for_each_listed(
+        &mut self,
+        list: fn(&mut Shard) -> &mut Vec<usize>,
+        f: fn(&mut Shard, usize),
+    ) {
+        let mut batch = std::mem::take(&mut self.spare_tokens);
+        std::mem::swap(&mut batch, list(self));
+        for &token in &batch {
+            f(self, token);
+        }
+        batch.clear();
+        self.spare_tokens = batch;
     }
 
     fn has_local_work(&self) -> bool {
@@ -722,6 +737,8 @@ impl Shard {
     fn process_input(&mut self, token: usize) {
         let max_bulk_len = self.env.settings.proto_max_bulk_len as usize;
         let query_limit = self.env.settings.client_query_buffer_limit as usize;
+        // One argument vector reused for every request; taken only when a request leaves the shard.
+        let mut args = std::mem::take(&mut self.args);
         loop {
             let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
                 return;
@@ -737,13 +754,13 @@ impl Shard {
                 max_bulk_len,
                 unauthenticated: !conn.client.authenticated,
             };
-            match conn.parser.next(&mut conn.rbuf, limits) {
-                Ok(Some(args)) => self.dispatch(token, args),
-                Ok(None) => {
+            match conn.parser.next_into(&mut conn.rbuf, limits, &mut args) {
+                Ok(true) => self.dispatch(token, &mut args),
+                Ok(false) => {
                     if conn.rbuf.len() > query_limit {
                         tracing::warn!(client = conn.client.id, addr = %conn.client.addr, "closing client that reached max query buffer length");
                         self.close(token);
-                        return;
+                        break;
                     }
                     break;
                 }
@@ -757,6 +774,8 @@ impl Shard {
                 }
             }
         }
+        args.clear();
+        self.args = args;
         self.dirty.push(token);
     }
 
@@ -780,14 +799,14 @@ impl Shard {
     }
 
     /// Routes one request: errors and connection commands here; key commands to their shard.
-    fn dispatch(&mut self, token: usize, args: Vec<Bytes>) {
+    fn dispatch(&mut self, token: usize, args: &mut Vec<Bytes>) {
         let id = self.env.id;
         let shards = self.env.shards;
         let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
             return;
         };
         conn.client.last_interaction = self.env.now;
-        let spec = match command_for(&args, conn.client.authenticated) {
+        let spec = match command_for(args, conn.client.authenticated) {
             Ok(spec) => spec,
             Err(reply) => {
                 self.stats.rejected_calls += 1;
@@ -807,7 +826,7 @@ impl Shard {
                 let single = positions.all(|i| key_shard(&args[i], shards) == shard);
                 let db = conn.client.db;
                 if single && shard == id && self.txq.is_empty() {
-                    let reply = self.run_keys(spec, db, &args);
+                    let reply = self.run_keys(spec, db, args);
                     if let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) {
                         conn.reply_now(&reply);
                     }
@@ -819,6 +838,7 @@ impl Shard {
                     conn_id: conn.client.id,
                     seq: conn.next_seq(),
                 };
+                let args = std::mem::take(args);
                 if single {
                     let req = ExecReq {
                         origin,
@@ -844,7 +864,7 @@ impl Shard {
             Run::Conn(handler) => {
                 let started = Instant::now();
                 let mut ctx = ConnCtx {
-                    args: &args,
+                    args,
                     client: &mut conn.client,
                     env: &self.env,
                 };

@@ -2,7 +2,27 @@
 //! shared atomics written per command); INFO and metrics gather them with a fan-out.
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
+
+/// A command name from the table, hashed and compared by address: names are `'static` strings
+/// from one table entry each, so this is exact and costs one integer hash per command.
+#[derive(Clone, Copy, Debug)]
+pub struct CmdName(pub &'static str);
+
+impl Hash for CmdName {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        (self.0.as_ptr() as usize).hash(h);
+    }
+}
+
+impl PartialEq for CmdName {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for CmdName {}
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CmdStat {
@@ -13,7 +33,7 @@ pub struct CmdStat {
 
 #[derive(Clone, Debug, Default)]
 pub struct ShardStats {
-    pub commands: HashMap<&'static str, CmdStat>,
+    pub commands: HashMap<CmdName, CmdStat, ahash::RandomState>,
     /// Commands refused before running (unknown, arity, NOAUTH).
     pub rejected_calls: u64,
     pub connections_received: u64,
@@ -28,7 +48,7 @@ pub struct ShardStats {
 
 impl ShardStats {
     pub fn record(&mut self, name: &'static str, took: Duration, failed: bool) {
-        let s = self.commands.entry(name).or_default();
+        let s = self.commands.entry(CmdName(name)).or_default();
         s.calls += 1;
         s.usec += took.as_micros() as u64;
         s.failed += failed as u64;
@@ -45,7 +65,7 @@ impl ShardStats {
     /// Adds another shard's counters into this one.
     pub fn merge(&mut self, other: &ShardStats) {
         for (name, s) in &other.commands {
-            let d = self.commands.entry(name).or_default();
+            let d = self.commands.entry(*name).or_default();
             d.calls += s.calls;
             d.usec += s.usec;
             d.failed += s.failed;
