@@ -14,6 +14,8 @@ use crate::resp::{Protocol, Reply, RequestParser};
 pub const OUTPUT_HIGH_WATER: usize = 1 << 20;
 /// Bytes read from one socket per readiness turn, so one client cannot starve the others.
 pub const READ_BUDGET: usize = 256 * 1024;
+/// Unparsed bytes past which a client that may not send requests right now is not read further.
+pub const READ_PAUSE: usize = 64 * 1024;
 
 /// What `CLIENT` and `HELLO` see and change.
 pub struct ClientState {
@@ -49,8 +51,8 @@ pub struct Conn {
     next_seq: u64,
     /// A multi-shard plan for this connection is running; later requests wait for it.
     pub blocked: bool,
-    /// The socket said it would block on write; wait for a writable event.
-    pub write_blocked: bool,
+    /// Reading stopped for back-pressure; resumes when the connection takes requests again.
+    pub read_paused: bool,
 }
 
 pub enum ReadOutcome {
@@ -75,7 +77,7 @@ impl Conn {
             head_seq: 0,
             next_seq: 0,
             blocked: false,
-            write_blocked: false,
+            read_paused: false,
         }
     }
 
@@ -171,10 +173,7 @@ impl Conn {
             match self.stream.write(&self.wbuf[self.wpos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.wpos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.write_blocked = true;
-                    return Ok(false);
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
@@ -185,7 +184,6 @@ impl Conn {
         if self.wbuf.capacity() > 4 * OUTPUT_HIGH_WATER {
             self.wbuf = Vec::new();
         }
-        self.write_blocked = false;
         Ok(true)
     }
 

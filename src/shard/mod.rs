@@ -719,6 +719,12 @@ impl Shard {
         let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
             return;
         };
+        // A client whose requests are not being taken (replies unread, a plan running) is not
+        // read either once it has a backlog: TCP pushes back on it and its memory stays bounded.
+        if !conn.accepts_requests() && conn.rbuf.len() >= conn::READ_PAUSE {
+            conn.read_paused = true;
+            return;
+        }
         let before = conn.rbuf.len();
         match conn.read(&mut self.scratch) {
             Ok(ReadOutcome::Data { more }) => {
@@ -776,6 +782,12 @@ impl Shard {
         }
         args.clear();
         self.args = args;
+        if let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) {
+            if conn.read_paused && conn.accepts_requests() {
+                conn.read_paused = false;
+                self.read_ready.push(token);
+            }
+        }
         self.dirty.push(token);
     }
 

@@ -32,6 +32,13 @@ pub fn against_redis() -> bool {
     std::env::var("FERRITE_IT_TARGET").is_ok_and(|v| v == "redis")
 }
 
+/// The `ferrite` binary under test: this build's, or `FERRITE_BIN` (e.g. a release build).
+pub fn ferrite_bin() -> PathBuf {
+    std::env::var_os("FERRITE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ferrite")))
+}
+
 /// A free loopback port: bind port 0, read the port, let it go.
 pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
@@ -87,7 +94,7 @@ impl Server {
             });
         }
         Server::launch("ferrite", password, |port, _dir| {
-            let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferrite"));
+            let mut cmd = Command::new(ferrite_bin());
             cmd.arg("--port")
                 .arg(port.to_string())
                 .arg("--shards")
