@@ -439,7 +439,9 @@ impl Shard {
 
     // ---- coordinating plans ---------------------------------------------------------------
 
-    fn start_step(&mut self, origin: Origin, step: Step) {
+    /// Starts running a command's plan for `origin`; `command` is counted in the command
+    /// statistics when the plan replies.
+    fn start_step(&mut self, origin: Origin, step: Step, command: &'static str) {
         match step {
             Step::Reply(reply) => self.deliver(origin, reply),
             Step::Close => self.kill_origin(origin),
@@ -454,6 +456,8 @@ impl Shard {
                 let has_locks = !locks.is_empty();
                 let coord = Coordinator {
                     origin,
+                    command,
+                    started: Instant::now(),
                     txid: 0,
                     locks,
                     holding: Vec::new(),
@@ -629,7 +633,11 @@ impl Shard {
                     self.send(s, Msg::Release { txid: c.txid });
                 }
                 match step_result {
-                    Step::Reply(reply) => self.deliver(c.origin, reply),
+                    Step::Reply(reply) => {
+                        self.stats
+                            .record(c.command, c.started.elapsed(), reply.is_error());
+                        self.deliver(c.origin, reply);
+                    }
                     _ => self.kill_origin(c.origin),
                 }
             }
@@ -870,7 +878,7 @@ impl Shard {
                     let step =
                         txn::keys_plan(spec, db, args, self.env.now, shards, databases, max_string);
                     self.stats.multi_shard += 1;
-                    self.start_step(origin, step);
+                    self.start_step(origin, step, spec.name);
                 }
             }
             Run::Conn(handler) => {
@@ -892,7 +900,6 @@ impl Shard {
                         self.dirty.push(token);
                     }
                     step => {
-                        self.stats.record(spec.name, started.elapsed(), false);
                         conn.blocked = true;
                         let origin = Origin {
                             shard: id,
@@ -900,7 +907,7 @@ impl Shard {
                             conn_id: conn.client.id,
                             seq: conn.next_seq(),
                         };
-                        self.start_step(origin, step);
+                        self.start_step(origin, step, spec.name);
                     }
                 }
             }
