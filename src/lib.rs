@@ -9,6 +9,7 @@ pub mod resp;
 pub mod server;
 pub mod shard;
 pub mod slot;
+pub mod small;
 
 /// The Redis version Ferrite reports to clients that check it.
 pub const REDIS_VERSION: &str = "7.0.15";

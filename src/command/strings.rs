@@ -102,36 +102,41 @@ pub static COMMANDS: &[CommandSpec] = &[
 
 /// The string at `key` for a read: None if missing, WRONGTYPE if another type.
 fn read_str(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, OpError> {
-    match ctx.read(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Str(s),
-            ..
-        }) => Ok(Some(s.clone())),
-    }
+    ctx.read(key)
+        .map(|e| e.value.str_bytes().ok_or(OpError::WrongType))
+        .transpose()
 }
 
 /// The string at `key` for a write, without counting a hit or miss.
 fn write_str(ctx: &mut Ctx<'_>, key: &[u8]) -> Result<Option<Bytes>, OpError> {
     let now = ctx.now;
-    match ctx.db().get(key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Str(s),
-            ..
-        }) => Ok(Some(s.clone())),
-    }
+    ctx.db()
+        .get(key, now)
+        .map(|e| e.value.str_bytes().ok_or(OpError::WrongType))
+        .transpose()
+}
+
+/// The string at `key` as a bulk reply (nil when missing), without copying it.
+fn str_reply(ctx: &mut Ctx<'_>, key: &[u8], count_read: bool) -> CmdResult {
+    let now = ctx.now;
+    let entry = if count_read {
+        ctx.read(key)
+    } else {
+        ctx.db().get(key, now)
+    };
+    entry.map_or(Ok(Reply::Null), |e| {
+        e.value.str_reply().ok_or(OpError::WrongType)
+    })
 }
 
 fn store(ctx: &mut Ctx<'_>, key: &[u8], value: &[u8]) {
     let now = ctx.now;
-    ctx.db()
-        .set(key, Value::Str(Bytes::copy_from_slice(value)), now);
+    ctx.db().set(key, Value::string(value), now);
 }
 
 fn get(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
-    Ok(read_str(ctx, &key)?.map_or(Reply::Null, Reply::Bulk))
+    str_reply(ctx, &key, true)
 }
 
 /// Expiry options shared by SET and GETEX.
@@ -197,20 +202,20 @@ fn set(ctx: &mut Ctx<'_>) -> CmdResult {
     }
     let key = ctx.args[1].clone();
     let now = ctx.now;
-    let old = if get { write_str(ctx, &key)? } else { None };
+    let old = if get {
+        str_reply(ctx, &key, false)?
+    } else {
+        Reply::Null
+    };
     let exists = if get {
-        old.is_some()
+        old != Reply::Null
     } else {
         (nx || xx) && ctx.db().contains(&key, now)
     };
     if (nx && exists) || (xx && !exists) {
-        return Ok(if get {
-            old.map_or(Reply::Null, Reply::Bulk)
-        } else {
-            Reply::Null
-        });
+        return Ok(old);
     }
-    let value = Value::Str(Bytes::copy_from_slice(&ctx.args[2]));
+    let value = Value::string(&ctx.args[2]);
     match expire {
         ExpireOpt::KeepTtl => ctx.db().set_keep_ttl(&key, value, now),
         ExpireOpt::At(at) => ctx.db().put(
@@ -223,11 +228,7 @@ fn set(ctx: &mut Ctx<'_>) -> CmdResult {
         ),
         _ => ctx.db().set(&key, value, now),
     }
-    Ok(if get {
-        old.map_or(Reply::Null, Reply::Bulk)
-    } else {
-        Reply::OK
-    })
+    Ok(if get { old } else { Reply::OK })
 }
 
 fn setnx(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -243,7 +244,7 @@ fn setnx(ctx: &mut Ctx<'_>) -> CmdResult {
 fn setex_generic(ctx: &mut Ctx<'_>, unit: &[u8], cmd: &'static str) -> CmdResult {
     let at = parse_expire(ctx, unit, ctx.arg(2), cmd)?;
     let now = ctx.now;
-    let value = Value::Str(Bytes::copy_from_slice(&ctx.args[3]));
+    let value = Value::string(&ctx.args[3]);
     let key = ctx.args[1].clone();
     ctx.db().put(
         &key,
@@ -268,12 +269,10 @@ fn mget(ctx: &mut Ctx<'_>) -> CmdResult {
     let keys: Vec<Bytes> = ctx.args[1..].to_vec();
     let values = keys
         .iter()
-        .map(|k| match ctx.read(k) {
-            Some(Entry {
-                value: Value::Str(s),
-                ..
-            }) => Reply::Bulk(s.clone()),
-            _ => Reply::Null,
+        .map(|k| {
+            ctx.read(k)
+                .and_then(|e| e.value.str_reply())
+                .unwrap_or(Reply::Null)
         })
         .collect();
     Ok(Reply::Array(values))
@@ -313,18 +312,18 @@ fn msetnx(ctx: &mut Ctx<'_>) -> CmdResult {
 
 fn getset(ctx: &mut Ctx<'_>) -> CmdResult {
     let (key, value) = (ctx.args[1].clone(), ctx.args[2].clone());
-    let old = write_str(ctx, &key)?;
+    let old = str_reply(ctx, &key, false)?;
     store(ctx, &key, &value);
-    Ok(old.map_or(Reply::Null, Reply::Bulk))
+    Ok(old)
 }
 
 fn getdel(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
-    let old = read_str(ctx, &key)?;
-    if old.is_some() {
+    let old = str_reply(ctx, &key, true)?;
+    if old != Reply::Null {
         ctx.db().remove(&key);
     }
-    Ok(old.map_or(Reply::Null, Reply::Bulk))
+    Ok(old)
 }
 
 fn getex(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -344,9 +343,10 @@ fn getex(ctx: &mut Ctx<'_>) -> CmdResult {
         i += 1;
     }
     let key = ctx.args[1].clone();
-    let Some(value) = read_str(ctx, &key)? else {
-        return Ok(Reply::Null);
-    };
+    let value = str_reply(ctx, &key, true)?;
+    if value == Reply::Null {
+        return Ok(value);
+    }
     let now = ctx.now;
     match expire {
         ExpireOpt::At(at) if at <= now => {
@@ -360,7 +360,7 @@ fn getex(ctx: &mut Ctx<'_>) -> CmdResult {
         }
         _ => {}
     }
-    Ok(Reply::Bulk(value))
+    Ok(value)
 }
 
 fn too_big() -> OpError {
@@ -379,7 +379,7 @@ fn append(ctx: &mut Ctx<'_>) -> CmdResult {
     joined.extend_from_slice(current.as_deref().unwrap_or(&[]));
     joined.extend_from_slice(&tail);
     ctx.db()
-        .set_keep_ttl(&key, Value::Str(joined.freeze()), now);
+        .set_keep_ttl(&key, Value::from_bytes(joined.freeze()), now);
     Ok(Reply::Int(len as i64))
 }
 
@@ -399,7 +399,7 @@ fn incr_generic(ctx: &mut Ctx<'_>, by: i64) -> CmdResult {
     };
     let next = current.checked_add(by).ok_or(OpError::Overflow)?;
     ctx.db()
-        .set_keep_ttl(&key, Value::Str(Bytes::from(next.to_string())), now);
+        .set_keep_ttl(&key, Value::string(next.to_string().as_bytes()), now);
     Ok(Reply::Int(next))
 }
 
@@ -440,7 +440,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>) -> CmdResult {
     }
     let text = crate::resp::format_double(next);
     ctx.db()
-        .set_keep_ttl(&key, Value::Str(Bytes::from(text.clone())), now);
+        .set_keep_ttl(&key, Value::string(text.as_bytes()), now);
     Ok(Reply::bulk(text))
 }
 
@@ -497,7 +497,8 @@ fn setrange(ctx: &mut Ctx<'_>) -> CmdResult {
     }
     buf[offset as usize..end as usize].copy_from_slice(&patch);
     let len = buf.len();
-    ctx.db().set_keep_ttl(&key, Value::Str(buf.freeze()), now);
+    ctx.db()
+        .set_keep_ttl(&key, Value::from_bytes(buf.freeze()), now);
     Ok(Reply::Int(len as i64))
 }
 

@@ -319,7 +319,7 @@ mod tests {
     use bytes::Bytes;
 
     fn s(v: &str) -> Value {
-        Value::Str(Bytes::copy_from_slice(v.as_bytes()))
+        Value::string(v.as_bytes())
     }
 
     #[test]

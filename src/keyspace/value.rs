@@ -3,37 +3,72 @@
 
 use bytes::Bytes;
 
+use crate::resp::Reply;
+use crate::small::SmallBytes;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// A string short enough to live in the entry itself.
+    SmallStr(SmallBytes),
+    /// A longer string; replies share it rather than copy it.
     Str(Bytes),
 }
 
 impl Value {
+    /// A string value holding a copy of `s`, inline when it is short.
+    pub fn string(s: &[u8]) -> Value {
+        SmallBytes::new(s).map_or_else(|| Value::Str(Bytes::copy_from_slice(s)), Value::SmallStr)
+    }
+
+    /// A string value from bytes already owned.
+    pub fn from_bytes(b: Bytes) -> Value {
+        SmallBytes::new(&b).map_or(Value::Str(b), Value::SmallStr)
+    }
+
+    /// The bytes of a string value.
+    pub fn as_str(&self) -> Option<&[u8]> {
+        match self {
+            Value::SmallStr(s) => Some(s.as_slice()),
+            Value::Str(b) => Some(b),
+        }
+    }
+
+    /// A string value as owned bytes (shared for long strings, copied for short ones).
+    pub fn str_bytes(&self) -> Option<Bytes> {
+        match self {
+            Value::SmallStr(s) => Some(Bytes::copy_from_slice(s.as_slice())),
+            Value::Str(b) => Some(b.clone()),
+        }
+    }
+
+    /// The bulk reply of a string value, without copying a long one or allocating a short one.
+    pub fn str_reply(&self) -> Option<Reply> {
+        match self {
+            Value::SmallStr(s) => Some(Reply::SmallBulk(*s)),
+            Value::Str(b) => Some(Reply::Bulk(b.clone())),
+        }
+    }
+
     /// The name TYPE reports.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Str(_) => "string",
+            Value::SmallStr(_) | Value::Str(_) => "string",
         }
     }
 
     /// The encoding OBJECT ENCODING reports, by Redis's rules for strings.
     pub fn encoding(&self) -> &'static str {
-        match self {
-            Value::Str(s) => {
-                if s.len() <= 20 && crate::resp::parse_i64(s).is_some() {
-                    "int"
-                } else if s.len() <= 44 {
-                    "embstr"
-                } else {
-                    "raw"
-                }
-            }
+        match self.as_str() {
+            Some(s) if s.len() <= 20 && crate::resp::parse_i64(s).is_some() => "int",
+            Some(s) if s.len() <= 44 => "embstr",
+            _ => "raw",
         }
     }
 
     /// Approximate heap bytes, for INFO memory.
     pub fn heap_size(&self) -> usize {
         match self {
+            Value::SmallStr(_) => 0,
             Value::Str(s) => s.len(),
         }
     }

@@ -7,6 +7,8 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
+use crate::small::SmallBytes;
+
 /// The protocol a connection speaks, chosen with `HELLO`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Protocol {
@@ -24,6 +26,8 @@ pub enum Reply {
     Error(Cow<'static, str>),
     Int(i64),
     Bulk(Bytes),
+    /// A short bulk string carried inline.
+    SmallBulk(SmallBytes),
     /// Null bulk string (`$-1`; `_` in RESP3).
     Null,
     /// Null array (`*-1`; `_` in RESP3).
@@ -73,6 +77,7 @@ impl Reply {
             Reply::Error(s) => line(out, b'-', s.as_bytes()),
             Reply::Int(n) => header(out, b':', *n),
             Reply::Bulk(b) => bulk(out, b),
+            Reply::SmallBulk(b) => bulk(out, b.as_slice()),
             Reply::Null if resp3 => out.extend_from_slice(b"_\r\n"),
             Reply::Null => out.extend_from_slice(b"$-1\r\n"),
             Reply::NullArray if resp3 => out.extend_from_slice(b"_\r\n"),
