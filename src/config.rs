@@ -16,7 +16,26 @@ pub const DEFAULT_QUERY_BUFFER_LIMIT: u64 = 1024 * 1024 * 1024;
 pub struct Config {
     pub server: ServerConfig,
     pub limits: LimitsConfig,
+    pub metrics: MetricsConfig,
     pub cluster: ClusterConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Address of the Prometheus `/metrics` and `/health` endpoint.
+    pub bind: String,
+    /// Its port; 0 turns the endpoint off.
+    pub port: u16,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            bind: "127.0.0.1".into(),
+            port: 9090,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -5,6 +5,7 @@ pub mod command;
 pub mod config;
 pub mod glob;
 pub mod keyspace;
+pub mod metrics;
 pub mod resp;
 pub mod server;
 pub mod shard;

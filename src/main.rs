@@ -30,6 +30,9 @@ struct Args {
     /// Address of the kernel-socket listener [default: 127.0.0.1].
     #[arg(long)]
     bind: Option<String>,
+    /// Port of the Prometheus /metrics and /health endpoint; 0 turns it off [default: 9090].
+    #[arg(long, value_name = "PORT")]
+    metrics_port: Option<u16>,
     /// Shard threads, one per core [default: the cores this process may use].
     #[arg(long)]
     shards: Option<usize>,
@@ -70,6 +73,9 @@ fn main() -> ExitCode {
     }
     if let Some(bind) = args.bind {
         config.server.bind = bind;
+    }
+    if let Some(port) = args.metrics_port {
+        config.metrics.port = port;
     }
     if let Some(shards) = args.shards {
         config.server.shards = shards;

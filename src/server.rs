@@ -148,7 +148,27 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
         "ferrite ready to accept connections"
     );
 
+    let metrics = match server.config.metrics.port {
+        0 => None,
+        port => {
+            let addr = format!("{}:{port}", server.config.metrics.bind);
+            match crate::metrics::MetricsEndpoint::start(server.clone(), &addr) {
+                Ok(m) => {
+                    tracing::info!(addr = %m.addr, "metrics endpoint up (/metrics, /health)");
+                    Some(m)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "metrics endpoint not started; serving clients without it");
+                    None
+                }
+            }
+        }
+    };
+
     let result = control_loop(&server, &mut control, &mut listener, &mut signal_rx);
+    if let Some(m) = metrics {
+        m.stop();
+    }
     for id in 0..shards {
         push_blocking(&server, id, Msg::Shutdown);
     }

@@ -291,25 +291,6 @@ fn human_bytes(n: u64) -> String {
     }
 }
 
-/// Bytes the allocator has handed out (glibc's `mallinfo2`), the analogue of Redis's used_memory.
-fn allocated_bytes() -> u64 {
-    // SAFETY: mallinfo2 only reads allocator statistics.
-    let mi = unsafe { libc::mallinfo2() };
-    (mi.uordblks + mi.hblkhd) as u64
-}
-
-/// Resident set size from /proc.
-fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|p| p.parse::<u64>().ok())
-        })
-        .map_or(0, |pages| pages * 4096)
-}
-
 fn cpu_times() -> (f64, f64) {
     // SAFETY: getrusage fills the struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
@@ -404,8 +385,8 @@ fn info_text(server: &Arc<Server>, hz: u32, infos: &[ShardInfo], sections: &[&st
                 line("tracking_clients", &0);
             }
             "memory" => {
-                let used = allocated_bytes();
-                let rss = rss_bytes();
+                let used = crate::metrics::allocated_bytes();
+                let rss = crate::metrics::resident_bytes();
                 let dataset = sum(|i| i.dataset_bytes as u64);
                 line("used_memory", &used);
                 line("used_memory_human", &human_bytes(used));
@@ -480,13 +461,13 @@ fn info_text(server: &Arc<Server>, hz: u32, infos: &[ShardInfo], sections: &[&st
                 names.sort_by_key(|(n, _)| n.0);
                 for (name, c) in names {
                     let per_call = if c.calls > 0 {
-                        c.usec as f64 / c.calls as f64
+                        c.nanos as f64 / 1000.0 / c.calls as f64
                     } else {
                         0.0
                     };
                     line(
                         &format!("cmdstat_{}", name.0),
-                        &format!("calls={},usec={},usec_per_call={per_call:.2},rejected_calls=0,failed_calls={}", c.calls, c.usec, c.failed),
+                        &format!("calls={},usec={},usec_per_call={per_call:.2},rejected_calls=0,failed_calls={}", c.calls, c.nanos / 1000, c.failed),
                     );
                 }
             }

@@ -258,12 +258,16 @@ impl Db {
     }
 
     fn random_stored_key(&self, rng: &mut impl Rng) -> Option<Key> {
+        self.random_entry(rng).map(|(k, _)| k.clone())
+    }
+
+    fn random_entry(&self, rng: &mut impl Rng) -> Option<(&Key, &Entry)> {
         // Probe random slots first; fall back to a walk from a random slot when keys are sparse.
         for _ in 0..64 {
             if let Some(map) = self.slots.get(rng.gen_range(0..SLOT_COUNT)) {
                 if !map.is_empty() {
                     let n = rng.gen_range(0..map.len());
-                    return map.keys().nth(n).cloned();
+                    return map.iter().nth(n);
                 }
             }
         }
@@ -272,7 +276,23 @@ impl Db {
             .map(|i| (start + i) % SLOT_COUNT)
             .filter_map(|s| self.slots.get(s))
             .find(|m| !m.is_empty())
-            .and_then(|m| m.keys().next().cloned())
+            .and_then(|m| m.iter().next())
+    }
+
+    /// Estimated bytes held by keys and values, from a sample of entries: exact accounting
+    /// through every `&mut Entry` would cost the hot path, and an estimate is what INFO and the
+    /// memory metric need.
+    pub fn estimated_bytes(&self, rng: &mut impl Rng) -> usize {
+        const SAMPLES: usize = 64;
+        let bucket = std::mem::size_of::<(Key, Entry)>();
+        let sampled: Vec<usize> = (0..SAMPLES.min(self.len))
+            .filter_map(|_| self.random_entry(rng))
+            .map(|(k, e)| bucket + if k.spilled() { k.len() } else { 0 } + e.value.heap_size())
+            .collect();
+        match sampled.len() {
+            0 => 0,
+            n => sampled.iter().sum::<usize>() * self.len / n,
+        }
     }
 
     /// Visits whole slots from `cursor` on until at least `count` keys were visited or the slots
@@ -303,13 +323,6 @@ impl Db {
         self.slots
             .iter()
             .flat_map(|m| m.iter().map(|(k, e)| (&k[..], e)))
-    }
-
-    /// Approximate heap bytes held by keys and values.
-    pub fn heap_size(&self) -> usize {
-        self.iter()
-            .map(|(k, e)| k.len() + e.value.heap_size() + 64)
-            .sum()
     }
 }
 

@@ -9,10 +9,13 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 use crossbeam_queue::ArrayQueue;
 
-use super::Msg;
+use super::{HopOut, Msg, Shard};
 
 /// Capacity of each (destination, source) queue.
 pub const QUEUE_CAPACITY: usize = 4096;
@@ -146,6 +149,87 @@ impl Mesh {
 
     pub fn full_events(&self, shard: usize) -> u64 {
         self.nodes[shard].full.load(Ordering::Relaxed)
+    }
+}
+
+/// Where shards answer a [`Msg::Query`] from a thread that is not a shard (the control plane,
+/// the metrics endpoint): a bounded queue, and the asking thread to unpark.
+pub struct QueryReply {
+    answers: ArrayQueue<(usize, HopOut)>,
+    waiter: Thread,
+}
+
+impl QueryReply {
+    pub fn answer(&self, shard: usize, out: HopOut) {
+        if self.answers.push((shard, out)).is_err() {
+            tracing::error!(shard, "query answered twice");
+        }
+        self.waiter.unpark();
+    }
+}
+
+impl Mesh {
+    /// Sends from a thread that is not a shard (control-plane source), waiting while the queue is
+    /// full but not past `deadline`; hands the message back on timeout.
+    pub fn push_from_outside(
+        &self,
+        dest: usize,
+        mut msg: Msg,
+        deadline: Instant,
+    ) -> Result<(), Msg> {
+        loop {
+            match self.try_push(dest, self.control_source(), msg) {
+                Ok(()) => {
+                    self.wake_always(dest);
+                    return Ok(());
+                }
+                Err(back) if Instant::now() < deadline => {
+                    msg = back;
+                    self.wake_always(dest);
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                Err(back) => return Err(back),
+            }
+        }
+    }
+
+    /// Runs `op` on every shard and returns the outputs in shard order. Err(shard) names a shard
+    /// that did not answer within `timeout`.
+    pub fn query_all(
+        &self,
+        op: impl Fn(&mut Shard) -> HopOut + Send + Clone + 'static,
+        timeout: Duration,
+    ) -> Result<Vec<HopOut>, usize> {
+        let deadline = Instant::now() + timeout;
+        let n = self.shards();
+        let reply = Arc::new(QueryReply {
+            answers: ArrayQueue::new(n),
+            waiter: std::thread::current(),
+        });
+        for dest in 0..n {
+            let msg = Msg::Query {
+                op: Box::new(op.clone()),
+                reply: reply.clone(),
+            };
+            self.push_from_outside(dest, msg, deadline)
+                .map_err(|_| dest)?;
+        }
+        let mut outs: Vec<Option<HopOut>> = (0..n).map(|_| None).collect();
+        let mut got = 0;
+        while got < n {
+            while let Some((shard, out)) = reply.answers.pop() {
+                outs[shard] = Some(out);
+                got += 1;
+            }
+            let now = Instant::now();
+            if got < n {
+                if now >= deadline {
+                    return Err(outs.iter().position(Option::is_none).unwrap_or(0));
+                }
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+        Ok(outs.into_iter().flatten().collect())
     }
 }
 

@@ -30,7 +30,7 @@ use rand::SeedableRng;
 
 pub use conn::{ClientState, Conn};
 pub use mesh::Mesh;
-pub use stats::{CmdStat, ShardInfo, ShardStats};
+pub use stats::{CmdStat, ShardInfo, ShardStats, LATENCY_BOUNDS_US};
 pub use txn::{HopOut, Lock, ShardOp, Step};
 
 use crate::command::{self, CommandSpec, ConnCtx, Ctx, Flags, Run};
@@ -98,6 +98,11 @@ pub enum Msg {
     },
     Release {
         txid: u64,
+    },
+    /// Work from a thread that is not a shard (metrics, health checks), answered through `reply`.
+    Query {
+        op: ShardOp,
+        reply: Arc<mesh::QueryReply>,
     },
     Shutdown,
 }
@@ -332,6 +337,10 @@ impl Shard {
             }
             Msg::HopDone { coord, index, out } => self.on_hop_done(coord, index, out),
             Msg::Release { txid } => self.txq.release(txid),
+            Msg::Query { op, reply } => {
+                let out = op(self);
+                reply.answer(self.env.id, out);
+            }
             Msg::Shutdown => self.stopping = true,
         }
     }
@@ -947,7 +956,10 @@ impl Shard {
             expired_keys: self.ks.dbs().iter().map(|d| d.expired()).sum(),
             keyspace_hits: self.ks.hits,
             keyspace_misses: self.ks.misses,
-            dataset_bytes: self.ks.dbs().iter().map(|d| d.heap_size()).sum(),
+            dataset_bytes: {
+                let (ks, rng) = (&mut self.ks, &mut self.rng);
+                ks.dbs().iter().map(|d| d.estimated_bytes(rng)).sum()
+            },
             buffer_bytes: self
                 .conns
                 .iter()

@@ -27,9 +27,19 @@ impl Eq for CmdName {}
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CmdStat {
     pub calls: u64,
-    pub usec: u64,
+    /// Total time spent, in nanoseconds (most commands take well under a microsecond).
+    pub nanos: u64,
     pub failed: u64,
+    /// Calls that took at most `LATENCY_BOUNDS_US[i]` (not cumulative); slower ones only count
+    /// in `calls`.
+    pub latency: [u64; LATENCY_BOUNDS_US.len()],
 }
+
+/// Upper bounds of the latency histogram, in microseconds: 10 us to 10 s.
+pub const LATENCY_BOUNDS_US: [u64; 19] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
+    500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
+];
 
 #[derive(Clone, Debug, Default)]
 pub struct ShardStats {
@@ -49,9 +59,13 @@ pub struct ShardStats {
 impl ShardStats {
     pub fn record(&mut self, name: &'static str, took: Duration, failed: bool) {
         let s = self.commands.entry(CmdName(name)).or_default();
+        let us = took.as_micros() as u64;
         s.calls += 1;
-        s.usec += took.as_micros() as u64;
+        s.nanos += took.as_nanos() as u64;
         s.failed += failed as u64;
+        if let Some(i) = LATENCY_BOUNDS_US.iter().position(|&b| us <= b) {
+            s.latency[i] += 1;
+        }
     }
 
     pub fn reset(&mut self) {
@@ -67,8 +81,11 @@ impl ShardStats {
         for (name, s) in &other.commands {
             let d = self.commands.entry(*name).or_default();
             d.calls += s.calls;
-            d.usec += s.usec;
+            d.nanos += s.nanos;
             d.failed += s.failed;
+            for (a, b) in d.latency.iter_mut().zip(s.latency) {
+                *a += b;
+            }
         }
         self.rejected_calls += other.rejected_calls;
         self.connections_received += other.connections_received;

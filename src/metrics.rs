@@ -1,0 +1,545 @@
+//! Prometheus metrics (`/metrics`) and the health check (`/health`), served by the control
+//! plane on `[metrics] bind`/`port` (DESIGN rule 9 and the operations contract).
+//!
+//! Shards never touch shared counters per command: each counts and times its own work in
+//! `ShardStats`, and a scrape asks every shard for a snapshot through the mesh (the same
+//! `ShardInfo` that INFO reads, so the two always agree). Each subsystem registers its collector
+//! in the one registry built by [`registry`].
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+};
+use prometheus::{Encoder, Registry, TextEncoder};
+
+use crate::server::Server;
+use crate::shard::{HopOut, ShardInfo, ShardStats, LATENCY_BOUNDS_US};
+
+/// How long a scrape or health check waits for the shards.
+const SHARD_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Asks every shard for its figures (what INFO and a scrape read).
+pub fn shard_infos(server: &Server, timeout: Duration) -> Result<Vec<ShardInfo>, usize> {
+    let outs = server
+        .mesh
+        .query_all(|shard| HopOut::Info(Box::new(shard.info())), timeout)?;
+    Ok(outs
+        .into_iter()
+        .filter_map(|o| {
+            if let HopOut::Info(i) = o {
+                Some(*i)
+            } else {
+                None
+            }
+        })
+        .collect())
+}
+
+/// Bytes the allocator has handed out (glibc's `mallinfo2`), the analogue of Redis's used_memory.
+pub fn allocated_bytes() -> u64 {
+    // SAFETY: mallinfo2 only reads allocator statistics.
+    let mi = unsafe { libc::mallinfo2() };
+    (mi.uordblks + mi.hblkhd) as u64
+}
+
+/// Resident set size from /proc.
+pub fn resident_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
+        .map_or(0, |pages| pages * 4096)
+}
+
+/// The server-wide figures, gathered from every shard on each scrape.
+struct ShardCollector {
+    server: Arc<Server>,
+    descs: Vec<Desc>,
+}
+
+/// (name, help, type, label) of every family the collector produces.
+const FAMILIES: &[(&str, &str, MetricType, Option<&str>)] = &[
+    (
+        "ferrite_commands_total",
+        "Commands processed, by command.",
+        MetricType::COUNTER,
+        Some("command"),
+    ),
+    (
+        "ferrite_command_failures_total",
+        "Commands that replied with an error, by command.",
+        MetricType::COUNTER,
+        Some("command"),
+    ),
+    (
+        "ferrite_latency_seconds",
+        "Command execution time, by command.",
+        MetricType::HISTOGRAM,
+        Some("command"),
+    ),
+    (
+        "ferrite_connections_total",
+        "Client connections accepted, by listener.",
+        MetricType::COUNTER,
+        Some("listener"),
+    ),
+    (
+        "ferrite_connected_clients",
+        "Clients connected now.",
+        MetricType::GAUGE,
+        None,
+    ),
+    (
+        "ferrite_rejected_connections_total",
+        "Connections refused at maxclients.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_memory_bytes",
+        "Memory by category (keyspace is an estimate from sampled entries).",
+        MetricType::GAUGE,
+        Some("category"),
+    ),
+    (
+        "ferrite_keys_total",
+        "Keys, by database.",
+        MetricType::GAUGE,
+        Some("db"),
+    ),
+    (
+        "ferrite_keys_with_ttl",
+        "Keys with a time to live, by database.",
+        MetricType::GAUGE,
+        Some("db"),
+    ),
+    (
+        "ferrite_keyspace_hits_total",
+        "Key lookups by read commands that found the key.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_keyspace_misses_total",
+        "Key lookups by read commands that did not find the key.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_expired_keys_total",
+        "Keys removed because their time to live passed.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_evicted_keys_total",
+        "Keys evicted for memory (no eviction policy is active).",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_auth_failures_total",
+        "Failed AUTH and HELLO AUTH attempts.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_protocol_errors_total",
+        "Requests that broke the protocol (the client was disconnected).",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_net_input_bytes_total",
+        "Bytes read from clients.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_net_output_bytes_total",
+        "Bytes written to clients.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_multi_shard_commands_total",
+        "Commands that ran atomically across shards.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_multi_shard_retries_total",
+        "Multi-shard schedules refused and retried.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "ferrite_shard_queue_depth",
+        "Messages waiting in a shard's inbound queues.",
+        MetricType::GAUGE,
+        Some("shard"),
+    ),
+    (
+        "ferrite_shard_messages_total",
+        "Messages a shard took off its inbound queues.",
+        MetricType::COUNTER,
+        Some("shard"),
+    ),
+    (
+        "ferrite_shard_queue_full_total",
+        "Times a sender found one of a shard's queues full (and held the message back).",
+        MetricType::COUNTER,
+        Some("shard"),
+    ),
+    (
+        "ferrite_persistence_last_save",
+        "Unix time of the last successful save (server start when none yet).",
+        MetricType::GAUGE,
+        None,
+    ),
+    (
+        "ferrite_uptime_seconds",
+        "Seconds since the server started.",
+        MetricType::GAUGE,
+        None,
+    ),
+];
+
+impl ShardCollector {
+    fn new(server: Arc<Server>) -> ShardCollector {
+        let descs = FAMILIES
+            .iter()
+            .filter_map(|(name, help, _, label)| {
+                Desc::new(
+                    name.to_string(),
+                    help.to_string(),
+                    label.iter().map(|l| l.to_string()).collect(),
+                    Default::default(),
+                )
+                .ok()
+            })
+            .collect();
+        ShardCollector { server, descs }
+    }
+}
+
+fn label(name: &str, value: &str) -> Vec<LabelPair> {
+    let mut pair = LabelPair::default();
+    pair.set_name(name.to_string());
+    pair.set_value(value.to_string());
+    vec![pair]
+}
+
+fn counter(labels: Vec<LabelPair>, v: f64) -> Metric {
+    let mut c = Counter::default();
+    c.set_value(v);
+    let mut m = Metric::from_label(labels);
+    m.set_counter(c);
+    m
+}
+
+fn gauge(labels: Vec<LabelPair>, v: f64) -> Metric {
+    let mut g = Gauge::default();
+    g.set_value(v);
+    let mut m = Metric::from_label(labels);
+    m.set_gauge(g);
+    m
+}
+
+fn family(name: &str, metrics: Vec<Metric>) -> MetricFamily {
+    let (_, help, kind, _) = FAMILIES.iter().find(|f| f.0 == name).copied().unwrap_or((
+        name,
+        "",
+        MetricType::GAUGE,
+        None,
+    ));
+    let mut f = MetricFamily::default();
+    f.set_name(name.to_string());
+    f.set_help(help.to_string());
+    f.set_field_type(kind);
+    f.set_metric(metrics);
+    f
+}
+
+impl Collector for ShardCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let Ok(infos) = shard_infos(&self.server, SHARD_TIMEOUT) else {
+            tracing::warn!("metrics scrape: a shard did not answer in time");
+            return Vec::new();
+        };
+        let server = &self.server;
+        let mut stats = ShardStats::default();
+        for i in &infos {
+            stats.merge(&i.stats);
+        }
+        let sum = |f: fn(&ShardInfo) -> u64| infos.iter().map(f).sum::<u64>() as f64;
+        let mut commands: Vec<_> = stats.commands.iter().collect();
+        commands.sort_by_key(|(n, _)| n.0);
+
+        let mut latency = Vec::new();
+        for (name, c) in &commands {
+            let mut h = Histogram::default();
+            let mut cumulative = 0;
+            let buckets = LATENCY_BOUNDS_US
+                .iter()
+                .zip(c.latency)
+                .map(|(&bound, n)| {
+                    cumulative += n;
+                    let mut b = Bucket::default();
+                    b.set_upper_bound(bound as f64 / 1e6);
+                    b.set_cumulative_count(cumulative);
+                    b
+                })
+                .collect();
+            h.set_bucket(buckets);
+            h.set_sample_count(c.calls);
+            h.set_sample_sum(c.nanos as f64 / 1e9);
+            let mut m = Metric::from_label(label("command", name.0));
+            m.set_histogram(h);
+            latency.push(m);
+        }
+        let databases = infos.first().map_or(0, |i| i.keys.len());
+        let per_db = |f: fn(&(usize, usize)) -> usize| {
+            (0..databases)
+                .map(|db| {
+                    gauge(
+                        label("db", &db.to_string()),
+                        infos.iter().map(|i| f(&i.keys[db])).sum::<usize>() as f64,
+                    )
+                })
+                .collect()
+        };
+        let per_shard = |f: fn(&ShardInfo) -> u64, make: fn(Vec<LabelPair>, f64) -> Metric| {
+            infos
+                .iter()
+                .enumerate()
+                .map(|(s, i)| make(label("shard", &s.to_string()), f(i) as f64))
+                .collect()
+        };
+        let memory = [
+            ("keyspace", sum(|i| i.dataset_bytes as u64)),
+            ("connections", sum(|i| i.buffer_bytes as u64)),
+            ("netstack", 0.0),
+            ("persistence", 0.0),
+            ("allocator", allocated_bytes() as f64),
+            ("resident", resident_bytes() as f64),
+        ];
+        let one = |v: f64, make: fn(Vec<LabelPair>, f64) -> Metric| vec![make(Vec::new(), v)];
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
+        vec![
+            family(
+                "ferrite_commands_total",
+                commands
+                    .iter()
+                    .map(|(n, c)| counter(label("command", n.0), c.calls as f64))
+                    .collect(),
+            ),
+            family(
+                "ferrite_command_failures_total",
+                commands
+                    .iter()
+                    .map(|(n, c)| counter(label("command", n.0), c.failed as f64))
+                    .collect(),
+            ),
+            family("ferrite_latency_seconds", latency),
+            family(
+                "ferrite_connections_total",
+                vec![counter(
+                    label("listener", "fallback"),
+                    stats.connections_received as f64,
+                )],
+            ),
+            family(
+                "ferrite_connected_clients",
+                one(server.clients.load(Ordering::Relaxed) as f64, gauge),
+            ),
+            family(
+                "ferrite_rejected_connections_total",
+                one(load(&server.rejected_connections), counter),
+            ),
+            family(
+                "ferrite_memory_bytes",
+                memory
+                    .iter()
+                    .map(|(c, v)| gauge(label("category", c), *v))
+                    .collect(),
+            ),
+            family("ferrite_keys_total", per_db(|k| k.0)),
+            family("ferrite_keys_with_ttl", per_db(|k| k.1)),
+            family(
+                "ferrite_keyspace_hits_total",
+                one(sum(|i| i.keyspace_hits), counter),
+            ),
+            family(
+                "ferrite_keyspace_misses_total",
+                one(sum(|i| i.keyspace_misses), counter),
+            ),
+            family(
+                "ferrite_expired_keys_total",
+                one(sum(|i| i.expired_keys), counter),
+            ),
+            family("ferrite_evicted_keys_total", one(0.0, counter)),
+            family(
+                "ferrite_auth_failures_total",
+                one(load(&server.auth_failures), counter),
+            ),
+            family(
+                "ferrite_protocol_errors_total",
+                one(stats.protocol_errors as f64, counter),
+            ),
+            family(
+                "ferrite_net_input_bytes_total",
+                one(stats.net_input_bytes as f64, counter),
+            ),
+            family(
+                "ferrite_net_output_bytes_total",
+                one(stats.net_output_bytes as f64, counter),
+            ),
+            family(
+                "ferrite_multi_shard_commands_total",
+                one(stats.multi_shard as f64, counter),
+            ),
+            family(
+                "ferrite_multi_shard_retries_total",
+                one(stats.tx_retries as f64, counter),
+            ),
+            family(
+                "ferrite_shard_queue_depth",
+                per_shard(|i| i.queue_depth as u64, gauge),
+            ),
+            family(
+                "ferrite_shard_messages_total",
+                per_shard(|i| i.messages_received, counter),
+            ),
+            family(
+                "ferrite_shard_queue_full_total",
+                per_shard(|i| i.queue_full_events, counter),
+            ),
+            family(
+                "ferrite_persistence_last_save",
+                one(server.started_unix as f64, gauge),
+            ),
+            family(
+                "ferrite_uptime_seconds",
+                one(server.uptime_secs() as f64, gauge),
+            ),
+        ]
+    }
+}
+
+/// The one registry, with every subsystem's collector.
+pub fn registry(server: Arc<Server>) -> Registry {
+    let registry = Registry::new();
+    if let Err(e) = registry.register(Box::new(ShardCollector::new(server))) {
+        tracing::error!(error = %e, "cannot register the shard metrics");
+    }
+    registry
+}
+
+/// The running metrics endpoint; dropping it does not stop it, [`MetricsEndpoint::stop`] does.
+pub struct MetricsEndpoint {
+    http: Arc<tiny_http::Server>,
+    thread: JoinHandle<()>,
+    pub addr: SocketAddr,
+}
+
+impl MetricsEndpoint {
+    /// Serves `/metrics` and `/health` on `addr` from a thread of its own.
+    pub fn start(server: Arc<Server>, addr: &str) -> io::Result<MetricsEndpoint> {
+        let http = tiny_http::Server::http(addr)
+            .map_err(|e| io::Error::other(format!("cannot listen on {addr}: {e}")))?;
+        let bound = http
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| io::Error::other("metrics listener has no IP address"))?;
+        let http = Arc::new(http);
+        let registry = registry(server.clone());
+        let worker = http.clone();
+        let thread = std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || {
+                for request in worker.incoming_requests() {
+                    respond(&server, &registry, request);
+                }
+            })?;
+        Ok(MetricsEndpoint {
+            http,
+            thread,
+            addr: bound,
+        })
+    }
+
+    pub fn stop(self) {
+        self.http.unblock();
+        let _ = self.thread.join();
+    }
+}
+
+fn respond(server: &Server, registry: &Registry, request: tiny_http::Request) {
+    let path = request.url().split('?').next().unwrap_or("");
+    let (status, content_type, body) = match path {
+        "/metrics" => {
+            let mut body = Vec::new();
+            match TextEncoder::new().encode(&registry.gather(), &mut body) {
+                Ok(()) => (200, "text/plain; version=0.0.4; charset=utf-8", body),
+                Err(e) => (
+                    500,
+                    "text/plain",
+                    format!("cannot encode metrics: {e}\n").into_bytes(),
+                ),
+            }
+        }
+        "/health" => {
+            let (status, reason) = health(server);
+            (status, "text/plain", format!("{reason}\n").into_bytes())
+        }
+        _ => (
+            404,
+            "text/plain",
+            b"not found: try /metrics or /health\n".to_vec(),
+        ),
+    };
+    let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes());
+    let mut response = tiny_http::Response::from_data(body).with_status_code(status);
+    if let Ok(h) = header {
+        response = response.with_header(h);
+    }
+    if let Err(e) = request.respond(response) {
+        tracing::debug!(error = %e, "metrics client went away");
+    }
+}
+
+/// 200 when every shard answers (so clients are being served), 503 with the reason otherwise.
+fn health(server: &Server) -> (u16, String) {
+    if server.shutting_down() {
+        return (503, "shutting down".into());
+    }
+    match server
+        .mesh
+        .query_all(|_| HopOut::Reply(crate::resp::Reply::OK), SHARD_TIMEOUT)
+    {
+        Ok(_) => (
+            200,
+            format!(
+                "OK: serving on {} with {} shards",
+                server.addr,
+                server.mesh.shards()
+            ),
+        ),
+        Err(shard) => (503, format!("shard {shard} is not responding")),
+    }
+}
