@@ -134,8 +134,11 @@ impl Config {
         if !(1..=500).contains(&self.server.hz) {
             return bad("server.hz", "must be between 1 and 500");
         }
-        if self.limits.proto_max_bulk_len < 1024 {
-            return bad("limits.proto_max_bulk_len", "must be at least 1024");
+        if self.limits.proto_max_bulk_len < 1024 * 1024 {
+            return bad(
+                "limits.proto_max_bulk_len",
+                "must be at least 1 MB (1048576)",
+            );
         }
         if self.limits.client_query_buffer_limit < 1024 * 1024 {
             return bad("limits.client_query_buffer_limit", "must be at least 1 MB");

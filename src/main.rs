@@ -49,6 +49,13 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // A shard that panics would leave its clients hanging and its keys unreachable: make any
+    // panic fatal, after the default report, so a supervisor restarts a whole server.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        std::process::abort();
+    }));
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("ferrite=info")),

@@ -209,7 +209,9 @@ fn control_loop(
                                 continue;
                             }
                             let _ = stream.set_nodelay(true);
-                            push_blocking(server, next_shard, Msg::Accept(stream));
+                            // Ids follow accept order, as Redis documents for CLIENT ID.
+                            let id = server.next_client_id.fetch_add(1, Ordering::Relaxed) + 1;
+                            push_blocking(server, next_shard, Msg::Accept(stream, id));
                             next_shard = (next_shard + 1) % shards;
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -238,21 +240,15 @@ fn control_loop(
     }
 }
 
-/// Hands a message from the control plane to a shard, waiting while its queue is full.
+/// Hands a message from the control plane to a shard, waiting as long as its queue is full.
 fn push_blocking(server: &Server, shard: usize, mut msg: Msg) {
-    let src = server.mesh.control_source();
-    loop {
-        match server.mesh.try_push(shard, src, msg) {
-            Ok(()) => {
-                server.mesh.wake_always(shard);
-                return;
-            }
-            Err(back) => {
-                msg = back;
-                server.mesh.wake_always(shard);
-                std::thread::sleep(std::time::Duration::from_micros(200));
-            }
-        }
+    let patience = std::time::Duration::from_secs(1);
+    while let Err(back) = server
+        .mesh
+        .push_from_outside(shard, msg, Instant::now() + patience)
+    {
+        tracing::warn!(shard, "shard queue full for a second; still waiting");
+        msg = back;
     }
 }
 

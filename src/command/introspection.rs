@@ -129,9 +129,9 @@ fn statuses(items: impl IntoIterator<Item = &'static str>) -> Reply {
 fn command_info(c: &'static CommandSpec) -> Reply {
     let key_specs = if c.has_keys() {
         let access = if c.flags.has(Flags::WRITE) {
-            "RW"
+            ["RW", "update"]
         } else {
-            "RO"
+            ["RO", "access"]
         };
         let s = |k: &str| Reply::bulk_str(k);
         let (lastkey, keystep) = (
@@ -143,7 +143,7 @@ fn command_info(c: &'static CommandSpec) -> Reply {
             c.keys.step,
         );
         vec![Reply::Map(vec![
-            (s("flags"), statuses([access])),
+            (s("flags"), statuses(access)),
             (
                 s("begin_search"),
                 Reply::Map(vec![
@@ -358,7 +358,7 @@ fn info(ctx: &mut ConnCtx<'_>) -> ConnResult {
     reply(Reply::Array(
         ctx.args[2..]
             .iter()
-            .map(|n| lookup(n).map_or(Reply::NullArray, command_info))
+            .map(|n| lookup(n).map_or(Reply::Null, command_info))
             .collect(),
     ))
 }
@@ -387,13 +387,13 @@ fn getkeys(ctx: &mut ConnCtx<'_>) -> ConnResult {
             .and_then(|s| spec.subcommand(s))
             .ok_or_else(|| OpError::other("ERR Invalid command specified"))?;
     }
+    if !spec.has_keys() {
+        return Err(OpError::other("ERR The command has no key arguments"));
+    }
     if !spec.arity_ok(args.len()) {
         return Err(OpError::other(
             "ERR Invalid number of arguments specified for command",
         ));
-    }
-    if !spec.has_keys() {
-        return Err(OpError::other("ERR The command has no key arguments"));
     }
     reply(Reply::Array(
         spec.keys
@@ -404,7 +404,10 @@ fn getkeys(ctx: &mut ConnCtx<'_>) -> ConnResult {
 }
 
 fn list(ctx: &mut ConnCtx<'_>) -> ConnResult {
-    let names = sorted_commands().into_iter();
+    // Redis lists subcommands (`object|encoding`) beside their containers.
+    let names = sorted_commands()
+        .into_iter()
+        .flat_map(|c| std::iter::once(c).chain(c.subcommands));
     let names: Vec<&'static CommandSpec> = match ctx.args.len() {
         2 => names.collect(),
         5 if super::is_opt(&ctx.args[2], "filterby") => {

@@ -37,7 +37,8 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("renamenx", 3, flags!(WRITE | FAST), KeySpec::TWO, Group::Generic, Run::Keys(renamenx))
         .doc("Renames a key only when the target key name doesn't exist.", "1.0.0", "O(1)", "key newkey"),
     spec("copy", -3, flags!(WRITE | DENYOOM), KeySpec::TWO, Group::Generic, Run::Keys(copy))
-        .doc("Copies the value of a key to a new key.", "6.2.0", "O(N)", "source destination [DB destination-db] [REPLACE]"),
+        .doc("Copies the value of a key to a new key.", "6.2.0", "O(N)", "source destination [DB destination-db] [REPLACE]")
+        .dest_db(copy_destination_db),
     spec("move", 3, flags!(WRITE | FAST), KeySpec::ONE, Group::Generic, Run::Keys(move_))
         .doc("Moves a key to another database.", "1.0.0", "O(1)", "key db"),
     spec("randomkey", 1, flags!(READONLY), KeySpec::NONE, Group::Generic, Run::Conn(randomkey))
@@ -263,6 +264,12 @@ fn copy(ctx: &mut Ctx<'_>) -> CmdResult {
     Ok(Reply::Int(1))
 }
 
+/// The database COPY writes its destination key into, when `DB n` names one.
+fn copy_destination_db(args: &[Bytes]) -> Option<usize> {
+    let at = args.iter().skip(3).position(|a| is_opt(a, "db"))? + 4;
+    usize::try_from(crate::resp::parse_i64(args.get(at)?)?).ok()
+}
+
 fn move_(ctx: &mut Ctx<'_>) -> CmdResult {
     let target = db_index(ctx.arg(2), ctx.ks.databases())?;
     if target == ctx.db {
@@ -386,7 +393,7 @@ fn pttl(ctx: &mut Ctx<'_>) -> CmdResult {
 }
 
 fn expiretime(ctx: &mut Ctx<'_>) -> CmdResult {
-    ttl_generic(ctx, |at, _| (at / 1000) as i64)
+    ttl_generic(ctx, |at, _| ((at + 500) / 1000) as i64)
 }
 
 fn pexpiretime(ctx: &mut Ctx<'_>) -> CmdResult {

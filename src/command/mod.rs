@@ -190,7 +190,13 @@ pub struct CommandSpec {
     pub syntax: &'static str,
     pub run: Run,
     pub subcommands: &'static [CommandSpec],
+    /// For a command whose last key may live in another database than the selected one (COPY
+    /// ... DB n): finds that database in the arguments.
+    pub dest_db: Option<FindDb>,
 }
+
+/// Finds, in a command's arguments, the database its last key lives in.
+pub type FindDb = fn(&[Bytes]) -> Option<usize>;
 
 /// Starts a table entry; `.doc(..)` and `.subs(..)` complete it.
 pub const fn spec(
@@ -213,6 +219,7 @@ pub const fn spec(
         syntax: "",
         run,
         subcommands: &[],
+        dest_db: None,
     }
 }
 
@@ -229,6 +236,11 @@ impl CommandSpec {
         self.since = since;
         self.complexity = complexity;
         self.syntax = syntax;
+        self
+    }
+
+    pub const fn dest_db(mut self, find: FindDb) -> CommandSpec {
+        self.dest_db = Some(find);
         self
     }
 
@@ -435,7 +447,7 @@ pub fn help_reply(command: &str, lines: &[&str]) -> Reply {
             .map(|l| Reply::Status(Cow::Owned((*l).to_string()))),
     );
     out.push(Reply::status("HELP"));
-    out.push(Reply::status("    Print this help."));
+    out.push(Reply::status("    Prints this help."));
     Reply::Array(out)
 }
 

@@ -619,9 +619,7 @@ fn config_get(ctx: &mut ConnCtx<'_>) -> ConnResult {
 
 fn config_set(ctx: &mut ConnCtx<'_>) -> ConnResult {
     if ctx.args.len() % 2 != 0 {
-        return Err(OpError::other(
-            "ERR wrong number of arguments for 'config|set' command",
-        ));
+        return Err(OpError::Syntax);
     }
     let mut changes: Vec<(&'static str, String)> = Vec::new();
     for pair in ctx.args[2..].chunks(2) {
@@ -657,21 +655,23 @@ fn config_set(ctx: &mut ConnCtx<'_>) -> ConnResult {
                 .to_string(),
             Kind::Text => value,
         };
-        match p.name {
-            "hz" if !(1..=500).contains(&value.parse::<i64>().unwrap_or(0)) => {
-                return Err(fail("argument must be between 1 and 500 inclusive"))
+        let value = match numeric_bounds(p.name) {
+            Some((lo, hi)) => {
+                let n: i64 = value.parse().unwrap_or(i64::MIN);
+                if n < lo || n > hi {
+                    return Err(fail(&format!(
+                        "argument must be between {lo} and {hi} inclusive"
+                    )));
+                }
+                // Redis accepts any hz and clamps it to what the server can do.
+                if p.name == "hz" {
+                    n.clamp(1, 500).to_string()
+                } else {
+                    value
+                }
             }
-            "maxclients" if value.parse::<i64>().unwrap_or(0) < 1 => {
-                return Err(fail("argument must be between 1 and 4294967295 inclusive"))
-            }
-            "proto-max-bulk-len" if value.parse::<u64>().unwrap_or(0) < 1024 => {
-                return Err(fail("argument must be a memory value of at least 1024"))
-            }
-            "client-query-buffer-limit" if value.parse::<u64>().unwrap_or(0) < 1024 * 1024 => {
-                return Err(fail("argument must be a memory value of at least 1mb"))
-            }
-            _ => {}
-        }
+            None => value,
+        };
         changes.push((p.name, value));
     }
     if let Some((_, v)) = changes.iter().find(|(n, _)| *n == "maxclients") {
@@ -689,6 +689,16 @@ fn config_set(ctx: &mut ConnCtx<'_>) -> ConnResult {
         },
         |_| Reply::OK,
     ))
+}
+
+/// The ranges Redis enforces on numeric parameters that matter here (its error text quotes them).
+fn numeric_bounds(name: &str) -> Option<(i64, i64)> {
+    match name {
+        "hz" => Some((0, i32::MAX as i64)),
+        "maxclients" => Some((1, u32::MAX as i64)),
+        "proto-max-bulk-len" | "client-query-buffer-limit" => Some((1024 * 1024, i64::MAX)),
+        _ => None,
+    }
 }
 
 fn apply_settings(s: &mut Settings, changes: &[(&'static str, String)]) {

@@ -177,29 +177,70 @@ fn parse_expire(
     Ok(at as u64)
 }
 
+/// EX, PX, EXAT and PXAT: the options that take a time.
+const TIMED: [&str; 4] = ["ex", "px", "exat", "pxat"];
+
+/// Collects the expiry option of SET or GETEX the way Redis parses it: the same option may be
+/// repeated (its last value wins), two different ones conflict. Returns false on a conflict.
+struct ExpireParse<'a> {
+    kind: Option<&'static str>,
+    value: &'a [u8],
+}
+
+impl<'a> ExpireParse<'a> {
+    fn new() -> Self {
+        ExpireParse {
+            kind: None,
+            value: &[],
+        }
+    }
+
+    /// Takes `kind` (with `value` for a timed one) unless another kind was given before.
+    fn take(&mut self, kind: &'static str, value: &'a [u8]) -> bool {
+        if self.kind.is_some_and(|k| k != kind) {
+            return false;
+        }
+        self.kind = Some(kind);
+        self.value = value;
+        true
+    }
+
+    fn finish(self, ctx: &Ctx<'_>, cmd: &'static str) -> Result<ExpireOpt, OpError> {
+        Ok(match self.kind {
+            None => ExpireOpt::None,
+            Some("keepttl") => ExpireOpt::KeepTtl,
+            Some("persist") => ExpireOpt::Persist,
+            Some(timed) => ExpireOpt::At(parse_expire(ctx, timed.as_bytes(), self.value, cmd)?),
+        })
+    }
+}
+
 fn set(ctx: &mut Ctx<'_>) -> CmdResult {
     let (mut nx, mut xx, mut get) = (false, false, false);
-    let mut expire = ExpireOpt::None;
+    let args = ctx.args;
+    let mut opt = ExpireParse::new();
     let mut i = 3;
-    while i < ctx.args.len() {
-        let a = ctx.arg(i);
-        let timed = ["ex", "px", "exat", "pxat"].iter().any(|o| is_opt(a, o));
+    while i < args.len() {
+        let a = &args[i][..];
+        let timed = TIMED.iter().find(|o| is_opt(a, o));
         if is_opt(a, "nx") && !xx {
             nx = true;
         } else if is_opt(a, "xx") && !nx {
             xx = true;
         } else if is_opt(a, "get") {
             get = true;
-        } else if is_opt(a, "keepttl") && expire == ExpireOpt::None {
-            expire = ExpireOpt::KeepTtl;
-        } else if timed && expire == ExpireOpt::None && i + 1 < ctx.args.len() {
-            expire = ExpireOpt::At(parse_expire(ctx, a, ctx.arg(i + 1), "set")?);
+        } else if is_opt(a, "keepttl") && opt.take("keepttl", &[]) {
+        } else if let (Some(t), Some(v)) = (timed, args.get(i + 1)) {
+            if !opt.take(t, v) {
+                return Err(OpError::Syntax);
+            }
             i += 1;
         } else {
             return Err(OpError::Syntax);
         }
         i += 1;
     }
+    let expire = opt.finish(ctx, "set")?;
     let key = ctx.args[1].clone();
     let now = ctx.now;
     let old = if get {
@@ -327,21 +368,24 @@ fn getdel(ctx: &mut Ctx<'_>) -> CmdResult {
 }
 
 fn getex(ctx: &mut Ctx<'_>) -> CmdResult {
-    let mut expire = ExpireOpt::None;
+    let args = ctx.args;
+    let mut opt = ExpireParse::new();
     let mut i = 2;
-    while i < ctx.args.len() {
-        let a = ctx.arg(i);
-        let timed = ["ex", "px", "exat", "pxat"].iter().any(|o| is_opt(a, o));
-        if is_opt(a, "persist") && expire == ExpireOpt::None {
-            expire = ExpireOpt::Persist;
-        } else if timed && expire == ExpireOpt::None && i + 1 < ctx.args.len() {
-            expire = ExpireOpt::At(parse_expire(ctx, a, ctx.arg(i + 1), "getex")?);
+    while i < args.len() {
+        let a = &args[i][..];
+        let timed = TIMED.iter().find(|o| is_opt(a, o));
+        if is_opt(a, "persist") && opt.take("persist", &[]) {
+        } else if let (Some(t), Some(v)) = (timed, args.get(i + 1)) {
+            if !opt.take(t, v) {
+                return Err(OpError::Syntax);
+            }
             i += 1;
         } else {
             return Err(OpError::Syntax);
         }
         i += 1;
     }
+    let expire = opt.finish(ctx, "getex")?;
     let key = ctx.args[1].clone();
     let value = str_reply(ctx, &key, true)?;
     if value == Reply::Null {
@@ -428,9 +472,10 @@ fn incrbyfloat(ctx: &mut Ctx<'_>) -> CmdResult {
     let by = float_arg(ctx.arg(2))?;
     let key = ctx.args[1].clone();
     let now = ctx.now;
-    let current = match write_str(ctx, &key)? {
+    let stored = write_str(ctx, &key)?;
+    let current = match &stored {
         None => 0.0,
-        Some(s) => float_arg(&s)?,
+        Some(s) => float_arg(s)?,
     };
     let next = current + by;
     if !next.is_finite() {
@@ -438,10 +483,67 @@ fn incrbyfloat(ctx: &mut Ctx<'_>) -> CmdResult {
             "ERR increment would produce NaN or Infinity",
         ));
     }
-    let text = crate::resp::format_double(next);
+    let text = decimal_sum(stored.as_deref().unwrap_or(b"0"), ctx.arg(2))
+        .unwrap_or_else(|| crate::resp::format_double(next));
     ctx.db()
         .set_keep_ttl(&key, Value::string(text.as_bytes()), now);
     Ok(Reply::bulk(text))
+}
+
+/// Plain decimals (`-12.5`), as an integer and a count of fractional digits.
+fn parse_decimal(s: &[u8]) -> Option<(i128, u32)> {
+    let (neg, body) = match s {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, s),
+    };
+    let (int, frac) = match body.iter().position(|&c| c == b'.') {
+        Some(dot) => (&body[..dot], &body[dot + 1..]),
+        None => (body, &body[..0]),
+    };
+    if int.len() + frac.len() == 0 || int.len() + frac.len() > 36 {
+        return None;
+    }
+    let mut m: i128 = 0;
+    for &c in int.iter().chain(frac) {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        m = m * 10 + (c - b'0') as i128;
+    }
+    Some((if neg { -m } else { m }, frac.len() as u32))
+}
+
+/// INCRBYFLOAT's sum of two plain decimals, computed exactly and printed as Redis prints its
+/// long double (`%.17Lf`, trailing zeros dropped), so `0.1` three times is `0.3` as in Redis
+/// rather than f64's `0.30000000000000004`. None for anything else (exponents, huge values),
+/// which takes the f64 path.
+fn decimal_sum(a: &[u8], b: &[u8]) -> Option<String> {
+    let ((ma, sa), (mb, sb)) = (parse_decimal(a)?, parse_decimal(b)?);
+    let scale = sa.max(sb);
+    let align = |m: i128, s: u32| m.checked_mul(10i128.checked_pow(scale - s)?);
+    let mut sum = align(ma, sa)?.checked_add(align(mb, sb)?)?;
+    let mut scale = scale;
+    if scale > 17 {
+        // Round half away from zero to 17 fractional digits.
+        let div = 10i128.pow(scale - 17);
+        let rem = sum % div;
+        sum /= div;
+        if rem.abs() * 2 >= div {
+            sum += if rem < 0 { -1 } else { 1 };
+        }
+        scale = 17;
+    }
+    let digits = sum.unsigned_abs().to_string();
+    let digits = format!("{digits:0>width$}", width = scale as usize + 1);
+    let (int, frac) = digits.split_at(digits.len() - scale as usize);
+    let frac = frac.trim_end_matches('0');
+    let sign = if sum < 0 { "-" } else { "" };
+    Some(if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    })
 }
 
 /// Clamps Redis-style inclusive (start, end) indexes, negatives from the end, to a byte range.
@@ -606,4 +708,19 @@ fn lcs(ctx: &mut Ctx<'_>) -> CmdResult {
         (Reply::bulk_str("matches"), Reply::Array(matches)),
         (Reply::bulk_str("len"), Reply::Int(total)),
     ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal_sum;
+
+    #[test]
+    fn incrbyfloat_prints_like_redis() {
+        assert_eq!(decimal_sum(b"0.2", b"0.1").as_deref(), Some("0.3"));
+        assert_eq!(decimal_sum(b"10.50", b"0.1").as_deref(), Some("10.6"));
+        assert_eq!(decimal_sum(b"5", b"-5").as_deref(), Some("0"));
+        assert_eq!(decimal_sum(b"-1.5", b"0.25").as_deref(), Some("-1.25"));
+        assert_eq!(decimal_sum(b"3", b"2").as_deref(), Some("5"));
+        assert_eq!(decimal_sum(b"1e3", b"1"), None);
+    }
 }

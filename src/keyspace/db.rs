@@ -329,7 +329,6 @@ impl Db {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     fn s(v: &str) -> Value {
         Value::string(v.as_bytes())

@@ -11,7 +11,11 @@ use mio::net::TcpStream;
 use crate::resp::{Protocol, Reply, RequestParser};
 
 /// Stop taking requests from a client whose unsent replies exceed this; resume once written.
+/// Replies computed meanwhile wait in their slots (large values shared, not copied) and are
+/// encoded as the socket drains.
 pub const OUTPUT_HIGH_WATER: usize = 1 << 20;
+/// Most requests one connection may have in flight (answered or not, but not yet encoded).
+pub const MAX_IN_FLIGHT: usize = 1024;
 /// Bytes read from one socket per readiness turn, so one client cannot starve the others.
 pub const READ_BUDGET: usize = 256 * 1024;
 /// Unparsed bytes past which a client that may not send requests right now is not read further.
@@ -45,10 +49,17 @@ pub struct Conn {
     pub parser: RequestParser,
     pub wbuf: Vec<u8>,
     wpos: usize,
-    /// Replies not yet known, oldest first; `head_seq` is the sequence number of the front.
+    /// Replies in request order, oldest first: None while another shard computes it, Some once
+    /// known but not yet encoded; `head_seq` is the sequence number of the front.
     slots: VecDeque<Option<Reply>>,
     head_seq: u64,
     next_seq: u64,
+    /// Slots still None.
+    owed: usize,
+    /// The peer shut down its sending side (or the socket reported a hang-up).
+    pub hup: bool,
+    /// The peer's end of the stream was read: answer what it sent, then close.
+    pub eof: bool,
     /// A multi-shard plan for this connection is running; later requests wait for it.
     pub blocked: bool,
     /// Reading stopped for back-pressure; resumes when the connection takes requests again.
@@ -76,6 +87,9 @@ impl Conn {
             slots: VecDeque::new(),
             head_seq: 0,
             next_seq: 0,
+            owed: 0,
+            hup: false,
+            eof: false,
             blocked: false,
             read_paused: false,
         }
@@ -92,7 +106,8 @@ impl Conn {
                     total += n;
                     // A short read drained the socket; with edge-triggered readiness new data
                     // raises a new event, so asking again would only cost an EAGAIN round trip.
-                    if n < scratch.len() {
+                    // After a hang-up there will be no new event: read on to the end of stream.
+                    if n < scratch.len() && !self.hup {
                         return Ok(ReadOutcome::Data { more: false });
                     }
                     if total >= READ_BUDGET {
@@ -112,43 +127,54 @@ impl Conn {
         }
     }
 
-    /// Reserves the reply position of the next request.
+    /// Reserves the reply position of a request answered elsewhere.
     pub fn next_seq(&mut self) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.slots.push_back(None);
+        self.owed += 1;
         seq
     }
 
-    /// Fills a reply position and moves every reply now in order to the write buffer. Returns
-    /// false if the position is unknown (a stale reply after the slots were reset).
+    /// Fills a reply position. Returns false if the position is unknown (a stale reply after the
+    /// slots were reset).
     pub fn fill(&mut self, seq: u64, reply: Reply) -> bool {
         let Some(slot) = seq
             .checked_sub(self.head_seq)
             .and_then(|i| self.slots.get_mut(i as usize))
+            .filter(|s| s.is_none())
         else {
             return false;
         };
         *slot = Some(reply);
-        while let Some(Some(_)) = self.slots.front() {
+        self.owed -= 1;
+        self.encode_ready();
+        true
+    }
+
+    /// A reply for a request answered at once: straight to the write buffer when nothing is
+    /// pending before it and the buffer has room.
+    pub fn reply_now(&mut self, reply: Reply) {
+        self.next_seq += 1;
+        if self.slots.is_empty() && self.unsent() < OUTPUT_HIGH_WATER {
+            self.head_seq += 1;
+            reply.encode(self.client.proto, &mut self.wbuf);
+        } else {
+            self.slots.push_back(Some(reply));
+            self.encode_ready();
+        }
+    }
+
+    /// Moves replies that are next in order to the write buffer, while it has room.
+    fn encode_ready(&mut self) {
+        while self.unsent() < OUTPUT_HIGH_WATER {
+            let Some(Some(_)) = self.slots.front() else {
+                break;
+            };
             if let Some(Some(r)) = self.slots.pop_front() {
                 r.encode(self.client.proto, &mut self.wbuf);
             }
             self.head_seq += 1;
-        }
-        true
-    }
-
-    /// A reply for a request that is answered at once: straight to the write buffer when nothing
-    /// is pending before it.
-    pub fn reply_now(&mut self, reply: &Reply) {
-        if self.slots.is_empty() {
-            self.next_seq += 1;
-            self.head_seq += 1;
-            reply.encode(self.client.proto, &mut self.wbuf);
-        } else {
-            let seq = self.next_seq();
-            self.fill(seq, reply.clone());
         }
     }
 
@@ -156,39 +182,58 @@ impl Conn {
     pub fn drop_pending(&mut self) {
         self.head_seq += self.slots.len() as u64;
         self.slots.clear();
+        self.owed = 0;
         self.blocked = false;
     }
 
+    /// Replies other shards still owe this connection.
     pub fn pending_replies(&self) -> usize {
-        self.slots.len()
+        self.owed
+    }
+
+    /// Whether every reply has been written out.
+    pub fn all_written(&self) -> bool {
+        self.slots.is_empty() && self.unsent() == 0
     }
 
     pub fn unsent(&self) -> usize {
         self.wbuf.len() - self.wpos
     }
 
-    /// Writes what it can. Ok(true) when the buffer is empty.
-    pub fn flush(&mut self) -> io::Result<bool> {
-        while self.wpos < self.wbuf.len() {
-            match self.stream.write(&self.wbuf[self.wpos..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => self.wpos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+    /// Writes what it can, encoding waiting replies as room frees up; adds the bytes written to
+    /// `written`. Ok(true) when everything known so far is written.
+    pub fn flush(&mut self, written: &mut u64) -> io::Result<bool> {
+        loop {
+            while self.wpos < self.wbuf.len() {
+                match self.stream.write(&self.wbuf[self.wpos..]) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        self.wpos += n;
+                        *written += n as u64;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            self.wbuf.clear();
+            self.wpos = 0;
+            // Give back memory a burst of large replies left behind.
+            if self.wbuf.capacity() > 4 * OUTPUT_HIGH_WATER {
+                self.wbuf = Vec::new();
+            }
+            self.encode_ready();
+            if self.wbuf.is_empty() {
+                return Ok(true);
             }
         }
-        self.wbuf.clear();
-        self.wpos = 0;
-        // Give back memory a burst of large replies left behind.
-        if self.wbuf.capacity() > 4 * OUTPUT_HIGH_WATER {
-            self.wbuf = Vec::new();
-        }
-        Ok(true)
     }
 
     /// Whether the connection may take another request now.
     pub fn accepts_requests(&self) -> bool {
-        !self.blocked && !self.client.close_after_reply && self.unsent() < OUTPUT_HIGH_WATER
+        !self.blocked
+            && !self.client.close_after_reply
+            && self.unsent() < OUTPUT_HIGH_WATER
+            && self.slots.len() < MAX_IN_FLIGHT
     }
 }

@@ -67,7 +67,7 @@ pub struct ExecReq {
 /// Messages between shards (and from the control plane).
 pub enum Msg {
     /// A new client connection accepted by the control plane.
-    Accept(TcpStream),
+    Accept(TcpStream, u64),
     Exec(ExecReq),
     Reply {
         origin: Origin,
@@ -221,6 +221,11 @@ impl Shard {
                 if ev.is_writable() {
                     self.flush_conn(token.0);
                 }
+                if ev.is_read_closed() || ev.is_error() {
+                    if let Some(conn) = self.conns.get_mut(token.0).and_then(Option::as_mut) {
+                        conn.hup = true;
+                    }
+                }
                 if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                     self.on_readable(token.0);
                 }
@@ -296,7 +301,7 @@ impl Shard {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Accept(stream) => self.accept(stream),
+            Msg::Accept(stream, id) => self.accept(stream, id),
             Msg::Exec(req) => self.exec_or_queue(req),
             Msg::Reply { origin, reply } => self.complete(origin, reply),
             Msg::Schedule { txid, coord, lock } => {
@@ -422,11 +427,15 @@ impl Shard {
         let Some(conn) = self.conns.get_mut(origin.token).and_then(Option::as_mut) else {
             return;
         };
+        let was_accepting = conn.accepts_requests();
         if conn.client.id != origin.conn_id || !conn.fill(origin.seq, reply) {
             return;
         }
         if conn.blocked && conn.pending_replies() == 0 {
             conn.blocked = false;
+        }
+        // A plan finished or in-flight room freed up: go on with buffered requests.
+        if !was_accepting && conn.accepts_requests() && !conn.rbuf.is_empty() {
             self.input_ready.push(origin.token);
         }
         self.dirty.push(origin.token);
@@ -668,7 +677,7 @@ impl Shard {
 
     // ---- connections ----------------------------------------------------------------------
 
-    fn accept(&mut self, mut stream: TcpStream) {
+    fn accept(&mut self, mut stream: TcpStream, id: u64) {
         let token = self.free_tokens.pop().unwrap_or_else(|| {
             self.conns.push(None);
             self.conns.len() - 1
@@ -690,12 +699,7 @@ impl Shard {
         };
         use std::os::fd::AsRawFd;
         let client = ClientState {
-            id: self
-                .env
-                .server
-                .next_client_id
-                .fetch_add(1, Ordering::Relaxed)
-                + 1,
+            id,
             addr,
             laddr,
             fd: stream.as_raw_fd(),
@@ -752,7 +756,12 @@ impl Shard {
                 self.process_input(token);
             }
             Ok(ReadOutcome::WouldBlock) => {}
-            Ok(ReadOutcome::Closed) | Err(_) => self.close(token),
+            Ok(ReadOutcome::Closed) => {
+                // Like Redis, answer what a half-closed client sent before its end of stream.
+                conn.eof = true;
+                self.process_input(token);
+            }
+            Err(_) => self.close(token),
         }
     }
 
@@ -780,6 +789,10 @@ impl Shard {
             match conn.parser.next_into(&mut conn.rbuf, limits, &mut args) {
                 Ok(true) => self.dispatch(token, &mut args),
                 Ok(false) => {
+                    if conn.eof {
+                        // Nothing complete is left and nothing more will come.
+                        conn.client.close_after_reply = true;
+                    }
                     if conn.rbuf.len() > query_limit {
                         tracing::warn!(client = conn.client.id, addr = %conn.client.addr, "closing client that reached max query buffer length");
                         self.close(token);
@@ -790,7 +803,7 @@ impl Shard {
                 Err(e) => {
                     tracing::debug!(client = conn.client.id, addr = %conn.client.addr, error = %e.0, "protocol error");
                     self.stats.protocol_errors += 1;
-                    conn.reply_now(&Reply::error(format!("ERR {}", e.0)));
+                    conn.reply_now(Reply::error(format!("ERR {}", e.0)));
                     conn.client.close_after_reply = true;
                     conn.rbuf.clear();
                     break;
@@ -812,12 +825,14 @@ impl Shard {
         let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
             return;
         };
-        let unsent = conn.unsent();
         let was_full = !conn.accepts_requests();
-        match conn.flush() {
+        match conn.flush(&mut self.stats.net_output_bytes) {
             Ok(done) => {
-                self.stats.net_output_bytes += (unsent - conn.unsent()) as u64;
-                if done && conn.client.close_after_reply && conn.pending_replies() == 0 {
+                if done
+                    && conn.client.close_after_reply
+                    && conn.all_written()
+                    && conn.pending_replies() == 0
+                {
                     self.close(token);
                 } else if was_full && conn.accepts_requests() && !conn.rbuf.is_empty() {
                     self.input_ready.push(token);
@@ -839,7 +854,7 @@ impl Shard {
             Ok(spec) => spec,
             Err(reply) => {
                 self.stats.rejected_calls += 1;
-                conn.reply_now(&reply);
+                conn.reply_now(reply);
                 return;
             }
         };
@@ -848,7 +863,7 @@ impl Shard {
             Run::Keys(_) => {
                 let mut positions = spec.keys.positions(args.len());
                 let Some(first) = positions.next() else {
-                    conn.reply_now(&Reply::error("ERR internal: key command without keys"));
+                    conn.reply_now(Reply::error("ERR internal: key command without keys"));
                     return;
                 };
                 let shard = key_shard(&args[first], shards);
@@ -857,7 +872,7 @@ impl Shard {
                 if single && shard == id && self.txq.is_empty() {
                     let reply = self.run_keys(spec, db, args);
                     if let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) {
-                        conn.reply_now(&reply);
+                        conn.reply_now(reply);
                     }
                     return;
                 }
@@ -902,7 +917,7 @@ impl Shard {
                     Step::Reply(reply) => {
                         self.stats
                             .record(spec.name, started.elapsed(), reply.is_error());
-                        conn.reply_now(&reply);
+                        conn.reply_now(reply);
                     }
                     Step::Close => {
                         conn.client.close_after_reply = true;
@@ -920,7 +935,7 @@ impl Shard {
                     }
                 }
             }
-            Run::Parent => conn.reply_now(&Reply::error("ERR internal: container command")),
+            Run::Parent => conn.reply_now(Reply::error("ERR internal: container command")),
         }
     }
 

@@ -355,20 +355,36 @@ pub fn keys_plan(
     let Run::Keys(handler) = spec.run else {
         return Step::Reply(Reply::error("ERR internal: not a key command"));
     };
-    let mut per_shard: Vec<(usize, Vec<Bytes>)> = Vec::new();
-    for i in spec.keys.positions(args.len()) {
-        let key = args[i].clone();
-        let shard = key_shard(&key, shards);
+    // Each key with the database it lives in: the selected one, except a destination that the
+    // command names in another database (COPY ... DB n).
+    let positions: Vec<usize> = spec.keys.positions(args.len()).collect();
+    let dest = spec
+        .dest_db
+        .and_then(|f| f(&args))
+        .filter(|&d| d < databases);
+    let mut per_shard: Vec<(usize, Vec<(usize, Bytes)>)> = Vec::new();
+    for &i in &positions {
+        let key_db = match dest {
+            Some(d) if Some(&i) == positions.last() => d,
+            _ => db,
+        };
+        let entry = (key_db, args[i].clone());
+        let shard = key_shard(&entry.1, shards);
         match per_shard.iter_mut().find(|(s, _)| *s == shard) {
-            Some((_, keys)) if keys.contains(&key) => {}
-            Some((_, keys)) => keys.push(key),
-            None => per_shard.push((shard, vec![key])),
+            Some((_, keys)) if keys.contains(&entry) => {}
+            Some((_, keys)) => keys.push(entry),
+            None => per_shard.push((shard, vec![entry])),
         }
     }
     let write = spec.flags.has(Flags::WRITE);
     let locks = per_shard
         .iter()
-        .map(|(s, keys)| (*s, Lock::Keys(keys.clone())))
+        .map(|(s, keys)| {
+            (
+                *s,
+                Lock::Keys(keys.iter().map(|(_, k)| k.clone()).collect()),
+            )
+        })
         .collect();
     let ops = per_shard
         .iter()
@@ -376,8 +392,11 @@ pub fn keys_plan(
             let keys = keys.clone();
             let op: ShardOp = Box::new(move |shard: &mut Shard| {
                 let now = shard.env.now;
-                let d = shard.ks.db(db);
-                HopOut::Entries(keys.iter().map(|k| d.peek(k, now).cloned()).collect())
+                HopOut::Entries(
+                    keys.iter()
+                        .map(|(d, k)| shard.ks.db(*d).peek(k, now).cloned())
+                        .collect(),
+                )
             });
             (*s, op)
         })
@@ -386,9 +405,9 @@ pub fn keys_plan(
         let mut temp = Keyspace::new(databases);
         for ((_, keys), out) in per_shard.iter().zip(outs) {
             if let HopOut::Entries(entries) = out {
-                for (k, e) in keys.iter().zip(entries) {
+                for ((d, k), e) in keys.iter().zip(entries) {
                     if let Some(e) = e {
-                        temp.db(db).put(k, e);
+                        temp.db(*d).put(k, e);
                     }
                 }
             }
@@ -407,20 +426,19 @@ pub fn keys_plan(
         let ops = per_shard
             .into_iter()
             .map(|(s, keys)| {
-                let finals: Vec<(Bytes, Option<Entry>)> = keys
+                let finals: Vec<(usize, Bytes, Option<Entry>)> = keys
                     .into_iter()
-                    .map(|k| {
-                        let entry = temp.db(db).peek(&k, now).cloned();
-                        (k, entry)
+                    .map(|(d, k)| {
+                        let entry = temp.db(d).peek(&k, now).cloned();
+                        (d, k, entry)
                     })
                     .collect();
                 let op: ShardOp = Box::new(move |shard: &mut Shard| {
-                    let d = shard.ks.db(db);
-                    for (k, e) in finals {
+                    for (d, k, e) in finals {
                         match e {
-                            Some(e) => d.put(&k, e),
+                            Some(e) => shard.ks.db(d).put(&k, e),
                             None => {
-                                d.remove(&k);
+                                shard.ks.db(d).remove(&k);
                             }
                         }
                     }
