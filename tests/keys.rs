@@ -79,7 +79,7 @@ fn rename_and_renamenx() {
     check!(c, "SET d 4", Reply::ok());
     check!(c, "RENAME c d", Reply::ok());
     check!(c, "GET d", Reply::bulk("3"));
-    check!(c, "TTL d", Reply::int(1000));
+    common::assert_ttl(&mut c, "d", 1000);
     check!(c, "EXISTS c", Reply::int(0));
     // ...and a destination's TTL does not survive.
     check!(c, "SET e 5", Reply::ok());
@@ -117,7 +117,7 @@ fn copy_and_move() {
     // a -> b crosses shards.
     check!(c, "COPY a b", Reply::int(1));
     check!(c, "MGET a b", Reply::bulks(&["1", "1"]));
-    check!(c, "TTL b", Reply::int(1000));
+    common::assert_ttl(&mut c, "b", 1000);
     check!(c, "SET a 2", Reply::ok());
     check!(c, "COPY a b", Reply::int(0));
     check!(c, "GET b", Reply::bulk("1"));
@@ -164,7 +164,7 @@ fn copy_and_move() {
     check!(c, "MOVE m 2", Reply::int(0));
     check!(c, "SELECT 2", Reply::ok());
     check!(c, "GET m", Reply::bulk("v"));
-    check!(c, "TTL m", Reply::int(1000));
+    common::assert_ttl(&mut c, "m", 1000);
     // MOVE does not overwrite.
     check!(c, "SELECT 0", Reply::ok());
     check!(c, "SET m w", Reply::ok());
@@ -321,26 +321,26 @@ fn expire_family_and_options() {
     let mut c = s.client();
     check!(c, "MSET a v b v c v", Reply::ok());
     check!(c, "EXPIRE a 100", Reply::int(1));
-    check!(c, "TTL a", Reply::int(100));
+    common::assert_ttl(&mut c, "a", 100);
     check!(c, "EXPIRE a 100 NX", Reply::int(0));
     check!(c, "EXPIRE a 200 XX", Reply::int(1));
-    check!(c, "TTL a", Reply::int(200));
+    common::assert_ttl(&mut c, "a", 200);
     check!(c, "EXPIRE a 50 GT", Reply::int(0));
     check!(c, "EXPIRE a 300 GT", Reply::int(1));
     check!(c, "EXPIRE a 400 LT", Reply::int(0));
     check!(c, "EXPIRE a 100 LT", Reply::int(1));
-    check!(c, "TTL a", Reply::int(100));
+    common::assert_ttl(&mut c, "a", 100);
     // A key without a TTL: XX and GT refuse, NX and LT set.
     check!(c, "EXPIRE b 100 XX", Reply::int(0));
     check!(c, "EXPIRE b 100 GT", Reply::int(0));
     check!(c, "TTL b", Reply::int(-1));
     check!(c, "EXPIRE b 100 LT", Reply::int(1));
-    check!(c, "TTL b", Reply::int(100));
+    common::assert_ttl(&mut c, "b", 100);
     check!(c, "PERSIST b", Reply::int(1));
     check!(c, "EXPIRE b 100 NX", Reply::int(1));
     check!(c, "EXPIRE b 50 XX GT", Reply::int(0));
     check!(c, "EXPIRE b 500 XX GT", Reply::int(1));
-    check!(c, "TTL b", Reply::int(500));
+    common::assert_ttl(&mut c, "b", 500);
     check!(c, "EXPIRE b 100 nx", Reply::int(0));
     // Option errors.
     check!(
@@ -386,10 +386,10 @@ fn expire_family_and_options() {
         "EXPIRE a",
         Reply::err("ERR wrong number of arguments for 'expire' command")
     );
-    check!(c, "TTL a", Reply::int(100));
+    common::assert_ttl(&mut c, "a", 100);
     // PEXPIRE, EXPIREAT, PEXPIREAT and the times they report.
     check!(c, "PEXPIRE c 100000", Reply::int(1));
-    check!(c, "TTL c", Reply::int(100));
+    common::assert_ttl(&mut c, "c", 100);
     let pttl = c.line("PTTL c").as_int();
     assert!(pttl > 0 && pttl <= 100_000, "PTTL {pttl}");
     let at = now_ms() / 1000 + 3600;

@@ -79,9 +79,9 @@ fn set_options() {
     check!(c, "EXISTS d", Reply::int(0));
     // EX / PX / EXAT / PXAT
     check!(c, "SET e v EX 100", Reply::ok());
-    check!(c, "TTL e", Reply::int(100));
+    common::assert_ttl(&mut c, "e", 100);
     check!(c, "SET e v PX 100000", Reply::ok());
-    check!(c, "TTL e", Reply::int(100));
+    common::assert_ttl(&mut c, "e", 100);
     let pttl = c.line("PTTL e").as_int();
     assert!(pttl > 0 && pttl <= 100_000, "PTTL {pttl}");
     let at = now_ms() / 1000 + 1000;
@@ -134,7 +134,7 @@ fn setnx_setex_psetex() {
     check!(c, "SETNX a 2", Reply::int(0));
     check!(c, "GET a", Reply::bulk("1"));
     check!(c, "SETEX b 100 v", Reply::ok());
-    check!(c, "TTL b", Reply::int(100));
+    common::assert_ttl(&mut c, "b", 100);
     check!(c, "GET b", Reply::bulk("v"));
     check!(
         c,
@@ -153,7 +153,7 @@ fn setnx_setex_psetex() {
         Reply::err("ERR wrong number of arguments for 'setex' command")
     );
     check!(c, "PSETEX c 100000 v", Reply::ok());
-    check!(c, "TTL c", Reply::int(100));
+    common::assert_ttl(&mut c, "c", 100);
     check!(
         c,
         "PSETEX c 0 v",
@@ -161,7 +161,7 @@ fn setnx_setex_psetex() {
     );
     // SETEX replaces the TTL and the value.
     check!(c, "SETEX c 50 w", Reply::ok());
-    check!(c, "TTL c", Reply::int(50));
+    common::assert_ttl(&mut c, "c", 50);
     check!(c, "GET c", Reply::bulk("w"));
 }
 
@@ -238,9 +238,9 @@ fn getset_getdel_getex() {
     check!(c, "GETEX b", Reply::bulk("v"));
     check!(c, "TTL b", Reply::int(-1));
     check!(c, "GETEX b EX 100", Reply::bulk("v"));
-    check!(c, "TTL b", Reply::int(100));
+    common::assert_ttl(&mut c, "b", 100);
     check!(c, "GETEX b PX 200000", Reply::bulk("v"));
-    check!(c, "TTL b", Reply::int(200));
+    common::assert_ttl(&mut c, "b", 200);
     let at = now_ms() / 1000 + 5000;
     check!(c, &format!("GETEX b EXAT {at}"), Reply::bulk("v"));
     check!(c, "EXPIRETIME b", Reply::int(at));
@@ -287,7 +287,7 @@ fn append_and_strlen() {
     // APPEND keeps the TTL.
     check!(c, "SET c x EX 100", Reply::ok());
     check!(c, "APPEND c y", Reply::int(2));
-    check!(c, "TTL c", Reply::int(100));
+    common::assert_ttl(&mut c, "c", 100);
 }
 
 #[test]
@@ -357,7 +357,7 @@ fn counters() {
     // Counters keep the TTL.
     check!(c, "SET t 5 EX 100", Reply::ok());
     check!(c, "INCR t", Reply::int(6));
-    check!(c, "TTL t", Reply::int(100));
+    common::assert_ttl(&mut c, "t", 100);
     check!(
         c,
         "INCR",
@@ -458,7 +458,7 @@ fn getrange_setrange_substr() {
     // SETRANGE keeps the TTL.
     check!(c, "SET t hello EX 100", Reply::ok());
     check!(c, "SETRANGE t 0 j", Reply::int(5));
-    check!(c, "TTL t", Reply::int(100));
+    common::assert_ttl(&mut c, "t", 100);
     check!(c, "GET t", Reply::bulk("jello"));
 }
 
