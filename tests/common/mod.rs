@@ -103,9 +103,12 @@ impl Server {
             cmd.arg("--port")
                 .arg(port.to_string())
                 .arg("--shards")
-                .arg(shards.to_string())
-                .args(extra)
-                .env("RUST_LOG", "ferrite=warn");
+                .arg(shards.to_string());
+            // Tests run side by side: no metrics endpoint unless a test asks for one.
+            if !extra.contains(&"--metrics-port") {
+                cmd.args(["--metrics-port", "0"]);
+            }
+            cmd.args(extra).env("RUST_LOG", "ferrite=warn");
             cmd
         })
     }
