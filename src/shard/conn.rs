@@ -64,6 +64,8 @@ pub struct Conn {
     pub blocked: bool,
     /// Reading stopped for back-pressure; resumes when the connection takes requests again.
     pub read_paused: bool,
+    /// The poller also reports writability (a reply could not be written in full).
+    pub watching_writable: bool,
 }
 
 pub enum ReadOutcome {
@@ -92,6 +94,7 @@ impl Conn {
             eof: false,
             blocked: false,
             read_paused: false,
+            watching_writable: false,
         }
     }
 

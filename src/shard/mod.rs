@@ -685,7 +685,9 @@ impl Shard {
         if let Err(e) = self.poll.registry().register(
             &mut stream,
             Token(token),
-            Interest::READABLE | Interest::WRITABLE,
+            // Writability is watched only while a reply is stuck (see `flush_conn`): otherwise
+            // every ACK from the client would wake the shard for nothing.
+            Interest::READABLE,
         ) {
             tracing::warn!(error = %e, "cannot register connection");
             self.free_tokens.push(token);
@@ -828,6 +830,21 @@ impl Shard {
         let was_full = !conn.accepts_requests();
         match conn.flush(&mut self.stats.net_output_bytes) {
             Ok(done) => {
+                if done == conn.watching_writable {
+                    let interest = if done {
+                        Interest::READABLE
+                    } else {
+                        Interest::READABLE | Interest::WRITABLE
+                    };
+                    if let Err(e) =
+                        self.poll
+                            .registry()
+                            .reregister(&mut conn.stream, Token(token), interest)
+                    {
+                        tracing::warn!(error = %e, "cannot change a connection's readiness interest");
+                    }
+                    conn.watching_writable = !done;
+                }
                 if done
                     && conn.client.close_after_reply
                     && conn.all_written()
