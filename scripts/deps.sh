@@ -3,7 +3,7 @@
 # Sourced by run.sh and test.sh; safe to run again.
 set -euo pipefail
 
-FERRITE_PACKAGES=(redis-server redis-tools)
+FERRITE_PACKAGES=(redis-server redis-tools prometheus curl)
 
 missing=()
 for pkg in "${FERRITE_PACKAGES[@]}"; do
