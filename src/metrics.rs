@@ -450,15 +450,19 @@ pub fn registry(server: Arc<Server>) -> Registry {
     registry
 }
 
+/// Threads answering HTTP requests: a client that sends slowly or never reads its response
+/// holds one of them, and scrapes go on through the others.
+const WORKERS: usize = 4;
+
 /// The running metrics endpoint; dropping it does not stop it, [`MetricsEndpoint::stop`] does.
 pub struct MetricsEndpoint {
     http: Arc<tiny_http::Server>,
-    thread: JoinHandle<()>,
+    threads: Vec<JoinHandle<()>>,
     pub addr: SocketAddr,
 }
 
 impl MetricsEndpoint {
-    /// Serves `/metrics` and `/health` on `addr` from a thread of its own.
+    /// Serves `/metrics` and `/health` on `addr` from threads of their own.
     pub fn start(server: Arc<Server>, addr: &str) -> io::Result<MetricsEndpoint> {
         let http = tiny_http::Server::http(addr)
             .map_err(|e| io::Error::other(format!("cannot listen on {addr}: {e}")))?;
@@ -467,25 +471,34 @@ impl MetricsEndpoint {
             .to_ip()
             .ok_or_else(|| io::Error::other("metrics listener has no IP address"))?;
         let http = Arc::new(http);
-        let registry = registry(server.clone());
-        let worker = http.clone();
-        let thread = std::thread::Builder::new()
-            .name("metrics".into())
-            .spawn(move || {
-                for request in worker.incoming_requests() {
-                    respond(&server, &registry, request);
-                }
-            })?;
+        let registry = Arc::new(registry(server.clone()));
+        let mut threads = Vec::with_capacity(WORKERS);
+        for n in 0..WORKERS {
+            let (http, registry, server) = (http.clone(), registry.clone(), server.clone());
+            threads.push(
+                std::thread::Builder::new()
+                    .name(format!("metrics-{n}"))
+                    .spawn(move || {
+                        for request in http.incoming_requests() {
+                            respond(&server, &registry, request);
+                        }
+                    })?,
+            );
+        }
         Ok(MetricsEndpoint {
             http,
-            thread,
+            threads,
             addr: bound,
         })
     }
 
     pub fn stop(self) {
-        self.http.unblock();
-        let _ = self.thread.join();
+        for _ in &self.threads {
+            self.http.unblock();
+        }
+        for t in self.threads {
+            let _ = t.join();
+        }
     }
 }
 

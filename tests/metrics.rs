@@ -15,8 +15,14 @@ fn http_get(port: u16, path: &str) -> (u16, String) {
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
     write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").expect("send request");
-    let mut text = String::new();
-    s.read_to_string(&mut text).expect("read response");
+    let mut raw = Vec::new();
+    if let Err(e) = s.read_to_end(&mut raw) {
+        panic!(
+            "read response: {e}; got so far: {:?}",
+            String::from_utf8_lossy(&raw)
+        );
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
     let status = text
         .split_whitespace()
         .nth(1)
@@ -148,4 +154,37 @@ fn health_answers_and_unknown_paths_are_404() {
     assert_eq!(status, 200, "{body}");
     assert!(body.starts_with("OK"), "{body}");
     assert_eq!(http_get(port, "/nope").0, 404);
+}
+
+#[test]
+fn slow_and_garbage_http_clients_do_not_block_scrapes() {
+    if against_redis() {
+        return;
+    }
+    let (s, port) = start_with_metrics(&[]);
+    let mut stuck = Vec::new();
+    for i in 0..8 {
+        let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let bytes: &[u8] = if i % 2 == 0 {
+            b"GET /metrics HTTP/1.1\r\nHost: loc" // a request that never finishes
+        } else {
+            b"\x00\xff\x13garbage\r\n\r\n\xde\xad\xbe\xef" // not HTTP at all
+        };
+        c.write_all(bytes).expect("send");
+        stuck.push(c);
+        // One after another: tiny_http 0.12 queues a burst of new connections behind its busy
+        // threads (a known limit of that crate); spaced out, each gets a thread of its own.
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let started = std::time::Instant::now();
+    let (status, body) = http_get(port, "/metrics");
+    assert_eq!(status, 200);
+    assert!(body.contains("ferrite_commands_total"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "scrape took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(s.client().cmd(&["PING"]).text(), "PONG");
+    drop(stuck);
 }
