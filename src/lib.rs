@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod config;
+pub mod doctor;
 pub mod glob;
 pub mod keyspace;
 pub mod metrics;

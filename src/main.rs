@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use ferrite::config::{default_config_path, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -45,10 +45,33 @@ struct Args {
     /// Start from this backup file.
     #[arg(long, value_name = "FILE")]
     restore: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check this machine and a configuration: PASS/WARN/FAIL with advice; exit 1 on any FAIL.
+    Doctor {
+        /// Configuration file to check [default: ./ferrite.toml if present].
+        #[arg(long, short = 'c', value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::Doctor { config, json }) = &args.command {
+        let checks = ferrite::doctor::run(config.as_deref());
+        return if ferrite::doctor::report(&checks, *json) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     // A shard that panics would leave its clients hanging and its keys unreachable: make any
     // panic fatal, after the default report, so a supervisor restarts a whole server.
     let report = std::panic::take_hook();
