@@ -215,3 +215,72 @@ fn ferrite_cli_with_a_password() {
     check!(c, "SELECT 3", Reply::ok());
     check!(c, "GET x", Reply::bulk("1"));
 }
+
+/// Runs a ferrite-cli mode that never ends by itself for `run`, then stops it; its output.
+fn ferrite_cli_for(args: &[&str], run: std::time::Duration) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrite-cli"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ferrite-cli");
+    std::thread::sleep(run);
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("output");
+    stdout(&out)
+}
+
+#[test]
+fn ferrite_cli_scan_stat_and_latency() {
+    let s = Server::start(4);
+    let port = s.addr().port().to_string();
+    let mut c = s.client();
+    for i in 0..50 {
+        c.cmd(&["SET", &format!("user:{i}"), "x"]);
+    }
+    c.cmd(&["SET", "other", "y"]);
+
+    let scanned = lines(&ferrite_cli(&[
+        "-p",
+        &port,
+        "--scan",
+        "--pattern",
+        "user:*",
+    ]));
+    let mut expected: Vec<String> = (0..50).map(|i| format!("user:{i}")).collect();
+    expected.sort();
+    assert_eq!(scanned, expected);
+    assert_eq!(lines(&ferrite_cli(&["-p", &port, "--scan"])).len(), 51);
+
+    let stat = ferrite_cli_for(
+        &["-p", &port, "--stat", "-i", "0.2"],
+        std::time::Duration::from_millis(1100),
+    );
+    let rows: Vec<&str> = stat.lines().filter(|l| l.starts_with("51 ")).collect();
+    assert!(rows.len() >= 2, "--stat printed:\n{stat}");
+    assert!(stat.contains("keys") && stat.contains("requests"), "{stat}");
+
+    let latency = ferrite_cli_for(
+        &["-p", &port, "--latency", "-i", "0.3"],
+        std::time::Duration::from_millis(1200),
+    );
+    let report = latency.lines().last().unwrap_or_default();
+    assert!(
+        report.starts_with("min: ") && report.contains("samples)"),
+        "--latency printed:\n{latency}"
+    );
+}
+
+#[test]
+fn ferrite_cli_prints_info_as_text() {
+    let s = Server::start(2);
+    let out = ferrite_cli(&["-p", &s.addr().port().to_string(), "INFO", "server"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.starts_with("# Server"), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("redis_version:")),
+        "{text}"
+    );
+}

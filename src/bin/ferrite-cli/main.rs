@@ -3,6 +3,9 @@
 //! One-shot: `ferrite-cli [-h host] [-p port] [-a pass] [-n db] [--resp3] CMD ARGS...` prints the
 //! reply and exits non-zero on an error reply or a failed connection (so `ferrite-cli PING` is a
 //! health check: exit 0 only on PONG). Without a command it starts a REPL with history.
+//! `--stat`, `--latency` and `--scan [--pattern P]` are the monitoring modes of `tools`.
+
+mod tools;
 
 use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
 use std::net::TcpStream;
@@ -38,6 +41,21 @@ struct Args {
     /// Print raw replies (the default when output is not a terminal).
     #[arg(long = "raw")]
     raw: bool,
+    /// Rolling figures: keys, memory, clients, requests, connections.
+    #[arg(long)]
+    stat: bool,
+    /// Measure PING round trips continuously.
+    #[arg(long)]
+    latency: bool,
+    /// List every key with SCAN.
+    #[arg(long)]
+    scan: bool,
+    /// With --scan: only keys matching this glob pattern.
+    #[arg(long, value_name = "PATTERN")]
+    pattern: Option<String>,
+    /// Seconds between --stat lines and --latency reports.
+    #[arg(short = 'i', default_value_t = 1.0, value_name = "SECONDS")]
+    interval: f64,
     /// Print help.
     #[arg(long = "help", action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -321,6 +339,25 @@ fn main() -> ExitCode {
         eprintln!("{e}");
         return ExitCode::FAILURE;
     }
+    let interval = Duration::from_secs_f64(args.interval.clamp(0.01, 3600.0));
+    let mode = if args.stat {
+        Some(tools::stat(&mut client, interval))
+    } else if args.latency {
+        Some(tools::latency(&mut client, interval))
+    } else if args.scan {
+        Some(tools::scan(&mut client, args.pattern.as_deref()))
+    } else {
+        None
+    };
+    if let Some(result) = mode {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("Error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.command.is_empty() {
         return repl(client, &args);
     }
@@ -329,7 +366,18 @@ fn main() -> ExitCode {
     match client.call(&argv) {
         Ok(reply) => {
             let tty = io::stdout().is_terminal() && !args.raw;
-            println!("{}", if tty { pretty(&reply, 0) } else { raw(&reply) });
+            // Text reports (INFO, CLIENT LIST) print as text, not as a quoted string.
+            let report = ["info", "client"]
+                .iter()
+                .any(|c| args.command[0].eq_ignore_ascii_case(c));
+            println!(
+                "{}",
+                if tty && !report {
+                    pretty(&reply, 0)
+                } else {
+                    raw(&reply)
+                }
+            );
             let failed = matches!(reply, Value::Error(_))
                 || (is_ping && reply != Value::Status("PONG".into()));
             if failed {
@@ -393,7 +441,15 @@ fn repl(mut client: Client, args: &Args) -> ExitCode {
                 if first == "select" && matches!(reply, Value::Status(_)) {
                     db = String::from_utf8_lossy(&words[1]).parse().unwrap_or(db);
                 }
-                println!("{}", pretty(&reply, 0));
+                let report = first == "info" || first == "client";
+                println!(
+                    "{}",
+                    if report {
+                        raw(&reply)
+                    } else {
+                        pretty(&reply, 0)
+                    }
+                );
             }
             Err(e) => {
                 println!("Error: {e}");
