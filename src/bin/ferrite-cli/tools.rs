@@ -59,10 +59,7 @@ pub fn stat(client: &mut Client, interval: Duration) -> io::Result<()> {
             .unwrap_or(0);
         if line % 20 == 0 {
             println!("------- data ------ --------------------- load --------------------");
-            println!(
-                "{:<10} {:<8} {:<7} {:<7} {:<19} {}",
-                "keys", "mem", "clients", "blocked", "requests", "connections"
-            );
+            println!("keys       mem      clients blocked requests            connections");
         }
         let delta = last_requests.map_or(0, |l| requests.saturating_sub(l));
         println!(
