@@ -11,6 +11,7 @@
 # Ferrite does not fight the client for CPU. Set it explicitly to measure other layouts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 
 ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-200000}
@@ -34,19 +35,10 @@ trap cleanup EXIT
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --loglevel warning >/dev/null &
 pids+=($!)
-RUST_LOG=ferrite=warn ./target/release/ferrite --port "$FERRITE_PORT" --shards "$FERRITE_SHARDS" >/dev/null 2>&1 &
+RUST_LOG=ferrite=warn ./target/release/ferrite --port "$FERRITE_PORT" --shards "$FERRITE_SHARDS" --metrics-port 0 >/dev/null 2>&1 &
 pids+=($!)
-for port in "$REDIS_PORT" "$FERRITE_PORT"; do
-  for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-  redis-cli -p "$port" ping >/dev/null || { echo "bench: server on port $port did not start"; exit 1; }
-done
-
-# One run: prints requests per second.
-run() { # port test pipeline
-  redis-benchmark -p "$1" -t "$2" -r "$KEYSPACE" -c "$CLIENTS" -n "$REQUESTS" -P "$3" --csv 2>/dev/null \
-    | awk -F'","' 'NR > 1 { print $2; exit }'
-}
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+wait_ping "$REDIS_PORT"
+wait_ping "$FERRITE_PORT"
 
 echo "redis-benchmark -r $KEYSPACE -c $CLIENTS -n $REQUESTS, $ROUNDS rounds (medians); cores: $CORES; ferrite --shards $FERRITE_SHARDS"
 printf '%-6s %-4s %14s %14s %7s\n' test P redis-server ferrite ratio
@@ -55,8 +47,8 @@ for test in $TESTS; do
     r=(); f=()
     for round in $(seq "$ROUNDS"); do
       # Alternate which server goes first, so drift on a shared machine hits both alike.
-      if (( round % 2 )); then r+=("$(run "$REDIS_PORT" "$test" "$p")"); f+=("$(run "$FERRITE_PORT" "$test" "$p")")
-      else f+=("$(run "$FERRITE_PORT" "$test" "$p")"); r+=("$(run "$REDIS_PORT" "$test" "$p")"); fi
+      if (( round % 2 )); then r+=("$(bench_run "$REDIS_PORT" "$test" "$p")"); f+=("$(bench_run "$FERRITE_PORT" "$test" "$p")")
+      else f+=("$(bench_run "$FERRITE_PORT" "$test" "$p")"); r+=("$(bench_run "$REDIS_PORT" "$test" "$p")"); fi
     done
     rm=$(printf '%s\n' "${r[@]}" | median); fm=$(printf '%s\n' "${f[@]}" | median)
     printf '%-6s %-4s %14.0f %14.0f %7.2f\n' "$test" "$p" "$rm" "$fm" "$(awk -v a="$fm" -v b="$rm" 'BEGIN { print a / b }')"
