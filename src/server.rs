@@ -144,6 +144,11 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
         shards,
         databases = server.config.server.databases,
         auth = !server.config.server.requirepass.is_empty(),
+        maxclients = server.config.limits.maxclients,
+        proto_max_bulk_len = server.config.limits.proto_max_bulk_len,
+        hz = server.config.server.hz,
+        metrics_port = server.config.metrics.port,
+        config = %server.config_file.as_ref().map_or("(defaults)".into(), |p| p.display().to_string()),
         version = env!("CARGO_PKG_VERSION"),
         "ferrite ready to accept connections"
     );
