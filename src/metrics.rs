@@ -30,16 +30,7 @@ pub fn shard_infos(server: &Server, timeout: Duration) -> Result<Vec<ShardInfo>,
     let outs = server
         .mesh
         .query_all(|shard| HopOut::Info(Box::new(shard.info())), timeout)?;
-    Ok(outs
-        .into_iter()
-        .filter_map(|o| {
-            if let HopOut::Info(i) = o {
-                Some(*i)
-            } else {
-                None
-            }
-        })
-        .collect())
+    Ok(outs.into_iter().filter_map(HopOut::into_info).collect())
 }
 
 /// Bytes the allocator has handed out (glibc's `mallinfo2`), the analogue of Redis's used_memory.

@@ -261,16 +261,7 @@ fn info(ctx: &mut ConnCtx<'_>) -> ConnResult {
         None,
         |shard: &mut Shard| HopOut::Info(Box::new(shard.info())),
         move |outs| {
-            let infos: Vec<ShardInfo> = outs
-                .into_iter()
-                .filter_map(|o| {
-                    if let HopOut::Info(i) = o {
-                        Some(*i)
-                    } else {
-                        None
-                    }
-                })
-                .collect();
+            let infos: Vec<ShardInfo> = outs.into_iter().filter_map(HopOut::into_info).collect();
             Reply::Verbatim("txt", info_text(&server, hz, &infos, &sections))
         },
     ))

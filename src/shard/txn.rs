@@ -45,6 +45,13 @@ pub enum HopOut {
 }
 
 impl HopOut {
+    pub fn into_info(self) -> Option<super::ShardInfo> {
+        match self {
+            HopOut::Info(i) => Some(*i),
+            _ => None,
+        }
+    }
+
     pub fn into_reply(self) -> Reply {
         match self {
             HopOut::Reply(r) => r,
