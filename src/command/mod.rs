@@ -11,6 +11,7 @@
 //!   out to every shard.
 
 pub mod connection;
+pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod server;
@@ -142,6 +143,7 @@ impl KeySpec {
 pub enum Group {
     Generic,
     String,
+    Hash,
     Connection,
     Server,
 }
@@ -151,6 +153,7 @@ impl Group {
         match self {
             Group::Generic => "generic",
             Group::String => "string",
+            Group::Hash => "hash",
             Group::Connection => "connection",
             Group::Server => "server",
         }
@@ -160,6 +163,7 @@ impl Group {
         match self {
             Group::Generic => Some("@keyspace"),
             Group::String => Some("@string"),
+            Group::Hash => Some("@hash"),
             Group::Connection => Some("@connection"),
             Group::Server => None,
         }
@@ -302,6 +306,7 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         server::COMMANDS,
         keys::COMMANDS,
         strings::COMMANDS,
+        hashes::COMMANDS,
         introspection::COMMANDS,
     ]
     .into_iter()

@@ -518,7 +518,7 @@ fn parse_decimal(s: &[u8]) -> Option<(i128, u32)> {
 /// long double (`%.17Lf`, trailing zeros dropped), so `0.1` three times is `0.3` as in Redis
 /// rather than f64's `0.30000000000000004`. None for anything else (exponents, huge values),
 /// which takes the f64 path.
-fn decimal_sum(a: &[u8], b: &[u8]) -> Option<String> {
+pub(super) fn decimal_sum(a: &[u8], b: &[u8]) -> Option<String> {
     let ((ma, sa), (mb, sb)) = (parse_decimal(a)?, parse_decimal(b)?);
     let scale = sa.max(sb);
     let align = |m: i128, s: u32| m.checked_mul(10i128.checked_pow(scale - s)?);

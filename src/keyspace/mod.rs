@@ -8,9 +8,11 @@
 //! milliseconds since the Unix epoch, passed in by the caller.
 
 mod db;
+mod hash;
 mod value;
 
 pub use db::{Db, Entry, ScanCursor};
+pub use hash::HashValue;
 pub use value::Value;
 
 /// All databases of one shard.

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 
+use super::HashValue;
 use crate::resp::Reply;
 use crate::small::SmallBytes;
 
@@ -12,6 +13,7 @@ pub enum Value {
     SmallStr(SmallBytes),
     /// A longer string; replies share it rather than copy it.
     Str(Bytes),
+    Hash(Box<HashValue>),
 }
 
 impl Value {
@@ -30,6 +32,7 @@ impl Value {
         match self {
             Value::SmallStr(s) => Some(s.as_slice()),
             Value::Str(b) => Some(b),
+            _ => None,
         }
     }
 
@@ -38,6 +41,7 @@ impl Value {
         match self {
             Value::SmallStr(s) => Some(Bytes::copy_from_slice(s.as_slice())),
             Value::Str(b) => Some(b.clone()),
+            _ => None,
         }
     }
 
@@ -46,6 +50,7 @@ impl Value {
         match self {
             Value::SmallStr(s) => Some(Reply::SmallBulk(*s)),
             Value::Str(b) => Some(Reply::Bulk(b.clone())),
+            _ => None,
         }
     }
 
@@ -53,11 +58,15 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::SmallStr(_) | Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
         }
     }
 
     /// The encoding OBJECT ENCODING reports, by Redis's rules for strings.
     pub fn encoding(&self) -> &'static str {
+        if let Value::Hash(h) = self {
+            return h.encoding();
+        }
         match self.as_str() {
             Some(s) if s.len() <= 20 && crate::resp::parse_i64(s).is_some() => "int",
             Some(s) if s.len() <= 44 => "embstr",
@@ -70,6 +79,7 @@ impl Value {
         match self {
             Value::SmallStr(_) => 0,
             Value::Str(s) => s.len(),
+            Value::Hash(h) => h.heap_size(),
         }
     }
 }

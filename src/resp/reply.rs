@@ -37,6 +37,9 @@ pub enum Reply {
     Map(Vec<(Reply, Reply)>),
     /// RESP3 set; an array in RESP2.
     Set(Vec<Reply>),
+    /// Pairs: an array of two-element arrays in RESP3, one flat array in RESP2 (HRANDFIELD ...
+    /// WITHVALUES, ZRANGE ... WITHSCORES).
+    Pairs(Vec<(Reply, Reply)>),
     /// RESP3 double; a bulk string in RESP2.
     Double(f64),
     /// RESP3 boolean; an integer in RESP2.
@@ -90,7 +93,15 @@ impl Reply {
                 header(out, if resp3 { b'~' } else { b'*' }, items.len() as i64);
                 items.iter().for_each(|r| r.encode(proto, out));
             }
-            Reply::Map(pairs) => {
+            Reply::Pairs(pairs) if resp3 => {
+                header(out, b'*', pairs.len() as i64);
+                for (a, b) in pairs {
+                    header(out, b'*', 2);
+                    a.encode(proto, out);
+                    b.encode(proto, out);
+                }
+            }
+            Reply::Map(pairs) | Reply::Pairs(pairs) => {
                 if resp3 {
                     header(out, b'%', pairs.len() as i64);
                 } else {

@@ -1,0 +1,350 @@
+//! Hash commands (Redis's `t_hash.c`): HSET and friends over [`HashValue`].
+
+use bytes::Bytes;
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use super::{
+    float_arg, int_arg, is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeySpec, OpError, Run,
+};
+use crate::flags;
+use crate::glob;
+use crate::keyspace::{Entry, HashValue, Value};
+use crate::resp::{parse_i64, Reply};
+
+pub static COMMANDS: &[CommandSpec] = &[
+    spec("hset", -4, flags!(WRITE | DENYOOM | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hset))
+        .doc("Creates or modifies the value of a field in a hash.", "2.0.0", "O(1) for each field/value pair added", "key field value [field value ...]"),
+    spec("hmset", -4, flags!(WRITE | DENYOOM | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hmset))
+        .doc("Sets the values of multiple fields.", "2.0.0", "O(N) where N is the number of fields being set.", "key field value [field value ...]"),
+    spec("hsetnx", 4, flags!(WRITE | DENYOOM | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hsetnx))
+        .doc("Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0", "O(1)", "key field value"),
+    spec("hget", 3, flags!(READONLY | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hget))
+        .doc("Returns the value of a field in a hash.", "2.0.0", "O(1)", "key field"),
+    spec("hmget", -3, flags!(READONLY | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hmget))
+        .doc("Returns the values of all fields in a hash.", "2.0.0", "O(N) where N is the number of fields being requested.", "key field [field ...]"),
+    spec("hdel", -3, flags!(WRITE | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hdel))
+        .doc("Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", "2.0.0", "O(N) where N is the number of fields to be removed.", "key field [field ...]"),
+    spec("hlen", 2, flags!(READONLY | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hlen))
+        .doc("Returns the number of fields in a hash.", "2.0.0", "O(1)", "key"),
+    spec("hstrlen", 3, flags!(READONLY | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hstrlen))
+        .doc("Returns the length of the value of a field.", "3.2.0", "O(1)", "key field"),
+    spec("hexists", 3, flags!(READONLY | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hexists))
+        .doc("Determines whether a field exists in a hash.", "2.0.0", "O(1)", "key field"),
+    spec("hkeys", 2, flags!(READONLY), KeySpec::ONE, Group::Hash, Run::Keys(hkeys))
+        .doc("Returns all fields in a hash.", "2.0.0", "O(N) where N is the size of the hash.", "key"),
+    spec("hvals", 2, flags!(READONLY), KeySpec::ONE, Group::Hash, Run::Keys(hvals))
+        .doc("Returns all values in a hash.", "2.0.0", "O(N) where N is the size of the hash.", "key"),
+    spec("hgetall", 2, flags!(READONLY), KeySpec::ONE, Group::Hash, Run::Keys(hgetall))
+        .doc("Returns all fields and values in a hash.", "2.0.0", "O(N) where N is the size of the hash.", "key"),
+    spec("hincrby", 4, flags!(WRITE | DENYOOM | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hincrby))
+        .doc("Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", "2.0.0", "O(1)", "key field increment"),
+    spec("hincrbyfloat", 4, flags!(WRITE | DENYOOM | FAST), KeySpec::ONE, Group::Hash, Run::Keys(hincrbyfloat))
+        .doc("Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", "2.6.0", "O(1)", "key field increment"),
+    spec("hrandfield", -2, flags!(READONLY), KeySpec::ONE, Group::Hash, Run::Keys(hrandfield))
+        .doc("Returns one or more random fields from a hash.", "6.2.0", "O(N) where N is the number of fields returned", "key [count [WITHVALUES]]"),
+    spec("hscan", -3, flags!(READONLY), KeySpec::ONE, Group::Hash, Run::Keys(hscan))
+        .doc("Iterates over fields and values of a hash.", "2.8.0", "O(1) for every call. O(N) for a complete iteration.", "key cursor [MATCH pattern] [COUNT count]"),
+];
+
+/// The hash at `key` for reading (counted as a hit or miss); WRONGTYPE for another type.
+fn read_hash<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a HashValue>, OpError> {
+    match ctx.read(key) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Hash(h),
+            ..
+        }) => Ok(Some(h)),
+        Some(_) => Err(OpError::WrongType),
+    }
+}
+
+/// The hash at `key` for writing, created empty when missing.
+fn write_hash<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<&'a mut HashValue, OpError> {
+    let now = ctx.now;
+    let db = ctx.db();
+    match db.get(key, now).map(|e| matches!(e.value, Value::Hash(_))) {
+        Some(false) => return Err(OpError::WrongType),
+        None => db.set(key, Value::Hash(Box::default()), now),
+        Some(true) => {}
+    }
+    match db.get(key, now) {
+        Some(Entry {
+            value: Value::Hash(h),
+            ..
+        }) => Ok(h),
+        _ => Err(OpError::WrongType),
+    }
+}
+
+/// Drops the key once its hash has no fields left, as Redis does.
+fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
+    let now = ctx.now;
+    if matches!(ctx.db().peek(key, now), Some(Entry { value: Value::Hash(h), .. }) if h.is_empty())
+    {
+        ctx.db().remove(key);
+    }
+}
+
+fn pairs(ctx: &Ctx<'_>) -> Result<Vec<(Bytes, Bytes)>, OpError> {
+    if ctx.args.len() % 2 != 0 {
+        let name = String::from_utf8_lossy(&ctx.args[0]).to_ascii_lowercase();
+        return Err(OpError::other(format!(
+            "ERR wrong number of arguments for '{name}' command"
+        )));
+    }
+    Ok(ctx.args[2..]
+        .chunks(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect())
+}
+
+fn hset(ctx: &mut Ctx<'_>) -> CmdResult {
+    let pairs = pairs(ctx)?;
+    let key = ctx.args[1].clone();
+    let h = write_hash(ctx, &key)?;
+    let added = pairs.iter().filter(|(f, v)| h.set(f, v)).count();
+    Ok(Reply::Int(added as i64))
+}
+
+fn hmset(ctx: &mut Ctx<'_>) -> CmdResult {
+    hset(ctx).map(|_| Reply::OK)
+}
+
+fn hsetnx(ctx: &mut Ctx<'_>) -> CmdResult {
+    let (key, field, value) = (
+        ctx.args[1].clone(),
+        ctx.args[2].clone(),
+        ctx.args[3].clone(),
+    );
+    let h = write_hash(ctx, &key)?;
+    let added = h.get(&field).is_none() && h.set(&field, &value);
+    Ok(Reply::Int(added as i64))
+}
+
+fn hget(ctx: &mut Ctx<'_>) -> CmdResult {
+    let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
+    Ok(read_hash(ctx, &key)?
+        .and_then(|h| h.get(&field))
+        .map_or(Reply::Null, |v| Reply::Bulk(v.clone())))
+}
+
+fn hmget(ctx: &mut Ctx<'_>) -> CmdResult {
+    let key = ctx.args[1].clone();
+    let fields: Vec<Bytes> = ctx.args[2..].to_vec();
+    let h = read_hash(ctx, &key)?;
+    Ok(Reply::Array(
+        fields
+            .iter()
+            .map(|f| {
+                h.and_then(|h| h.get(f))
+                    .map_or(Reply::Null, |v| Reply::Bulk(v.clone()))
+            })
+            .collect(),
+    ))
+}
+
+fn hdel(ctx: &mut Ctx<'_>) -> CmdResult {
+    let key = ctx.args[1].clone();
+    let fields: Vec<Bytes> = ctx.args[2..].to_vec();
+    let now = ctx.now;
+    let removed = match ctx.db().get(&key, now) {
+        None => return Ok(Reply::Int(0)),
+        Some(Entry {
+            value: Value::Hash(h),
+            ..
+        }) => fields.iter().filter(|f| h.remove(f)).count(),
+        Some(_) => return Err(OpError::WrongType),
+    };
+    remove_if_empty(ctx, &key);
+    Ok(Reply::Int(removed as i64))
+}
+
+fn hlen(ctx: &mut Ctx<'_>) -> CmdResult {
+    let key = ctx.args[1].clone();
+    Ok(Reply::Int(
+        read_hash(ctx, &key)?.map_or(0, |h| h.len() as i64),
+    ))
+}
+
+fn hstrlen(ctx: &mut Ctx<'_>) -> CmdResult {
+    let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
+    Ok(Reply::Int(
+        read_hash(ctx, &key)?
+            .and_then(|h| h.get(&field))
+            .map_or(0, |v| v.len() as i64),
+    ))
+}
+
+fn hexists(ctx: &mut Ctx<'_>) -> CmdResult {
+    let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
+    Ok(Reply::Int(
+        read_hash(ctx, &key)?.is_some_and(|h| h.get(&field).is_some()) as i64,
+    ))
+}
+
+fn all(ctx: &mut Ctx<'_>, shape: fn(&Bytes, &Bytes, &mut Vec<Reply>)) -> CmdResult {
+    let key = ctx.args[1].clone();
+    let mut out = Vec::new();
+    if let Some(h) = read_hash(ctx, &key)? {
+        for (f, v) in h.iter() {
+            shape(f, v, &mut out);
+        }
+    }
+    Ok(Reply::Array(out))
+}
+
+fn hkeys(ctx: &mut Ctx<'_>) -> CmdResult {
+    all(ctx, |f, _, out| out.push(Reply::Bulk(f.clone())))
+}
+
+fn hvals(ctx: &mut Ctx<'_>) -> CmdResult {
+    all(ctx, |_, v, out| out.push(Reply::Bulk(v.clone())))
+}
+
+fn hgetall(ctx: &mut Ctx<'_>) -> CmdResult {
+    let key = ctx.args[1].clone();
+    let pairs = read_hash(ctx, &key)?
+        .map(|h| {
+            h.iter()
+                .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Reply::Map(pairs))
+}
+
+/// The current value of a hash field for an increment, parsed by `parse`.
+fn field_number<T>(
+    ctx: &mut Ctx<'_>,
+    parse: impl Fn(&[u8]) -> Option<T>,
+    not_a: &'static str,
+) -> Result<Option<T>, OpError> {
+    let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
+    let h = write_hash(ctx, &key)?;
+    match h.get(&field) {
+        None => Ok(None),
+        Some(v) => parse(v).map(Some).ok_or_else(|| OpError::other(not_a)),
+    }
+}
+
+fn hincrby(ctx: &mut Ctx<'_>) -> CmdResult {
+    let by = int_arg(&ctx.args[3])?;
+    let current = field_number(ctx, parse_i64, "ERR hash value is not an integer")?.unwrap_or(0);
+    let next = current.checked_add(by).ok_or(OpError::Overflow)?;
+    let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
+    write_hash(ctx, &key)?.set(&field, next.to_string().as_bytes());
+    Ok(Reply::Int(next))
+}
+
+fn hincrbyfloat(ctx: &mut Ctx<'_>) -> CmdResult {
+    let by = float_arg(&ctx.args[3])?;
+    let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
+    let stored = write_hash(ctx, &key)?.get(&field).cloned();
+    let current = match &stored {
+        None => 0.0,
+        Some(v) => float_arg(v).map_err(|_| OpError::other("ERR hash value is not a float"))?,
+    };
+    let next = current + by;
+    if !next.is_finite() {
+        return Err(OpError::other(
+            "ERR increment would produce NaN or Infinity",
+        ));
+    }
+    let text = super::strings::decimal_sum(stored.as_deref().unwrap_or(b"0"), &ctx.args[3])
+        .unwrap_or_else(|| crate::resp::format_double(next));
+    write_hash(ctx, &key)?.set(&field, text.as_bytes());
+    Ok(Reply::bulk(text))
+}
+
+fn hrandfield(ctx: &mut Ctx<'_>) -> CmdResult {
+    let key = ctx.args[1].clone();
+    let count = ctx.args.get(2).map(|c| int_arg(c)).transpose()?;
+    let with_values = match ctx.args.get(3) {
+        None => false,
+        Some(a) if is_opt(a, "withvalues") && ctx.args.len() == 4 => true,
+        Some(_) => return Err(OpError::Syntax),
+    };
+    let Some(h) = read_hash(ctx, &key)? else {
+        return Ok(if count.is_some() {
+            Reply::Array(Vec::new())
+        } else {
+            Reply::Null
+        });
+    };
+    let fields: Vec<(&Bytes, &Bytes)> = h.iter().collect();
+    let mut rng = rand::thread_rng();
+    let Some(count) = count else {
+        return Ok(Reply::Bulk(
+            fields[rng.gen_range(0..fields.len())].0.clone(),
+        ));
+    };
+    // A negative count may repeat fields; a positive one returns distinct fields.
+    let chosen: Vec<(&Bytes, &Bytes)> = if count < 0 {
+        let n = count.unsigned_abs().min(1 << 24) as usize;
+        (0..n)
+            .map(|_| fields[rng.gen_range(0..fields.len())])
+            .collect()
+    } else {
+        fields
+            .choose_multiple(&mut rng, (count as usize).min(fields.len()))
+            .copied()
+            .collect()
+    };
+    Ok(if with_values {
+        Reply::Pairs(
+            chosen
+                .into_iter()
+                .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
+                .collect(),
+        )
+    } else {
+        Reply::Array(
+            chosen
+                .into_iter()
+                .map(|(f, _)| Reply::Bulk(f.clone()))
+                .collect(),
+        )
+    })
+}
+
+/// HSCAN returns the whole hash in one call (cursor 0), which the SCAN contract allows, as Redis
+/// does for its compact encodings.
+fn hscan(ctx: &mut Ctx<'_>) -> CmdResult {
+    let key = ctx.args[1].clone();
+    std::str::from_utf8(&ctx.args[2])
+        .ok()
+        .and_then(|c| c.parse::<u64>().ok())
+        .ok_or_else(|| OpError::other("ERR invalid cursor"))?;
+    let mut pattern: Option<Bytes> = None;
+    let mut i = 3;
+    while i < ctx.args.len() {
+        let value = ctx.args.get(i + 1).ok_or(OpError::Syntax)?;
+        if is_opt(&ctx.args[i], "match") {
+            pattern = Some(value.clone());
+        } else if is_opt(&ctx.args[i], "count") {
+            if int_arg(value)? < 1 {
+                return Err(OpError::Syntax);
+            }
+        } else {
+            return Err(OpError::Syntax);
+        }
+        i += 2;
+    }
+    let mut items = Vec::new();
+    if let Some(h) = read_hash(ctx, &key)? {
+        for (f, v) in h.iter() {
+            if pattern
+                .as_deref()
+                .is_none_or(|p| glob::matches(p, f, false))
+            {
+                items.push(Reply::Bulk(f.clone()));
+                items.push(Reply::Bulk(v.clone()));
+            }
+        }
+    }
+    Ok(Reply::Array(vec![
+        Reply::bulk_str("0"),
+        Reply::Array(items),
+    ]))
+}
