@@ -15,6 +15,7 @@ pub mod hashes;
 pub mod introspection;
 pub mod keys;
 pub mod server;
+pub mod sets;
 pub mod strings;
 
 use std::borrow::Cow;
@@ -144,6 +145,7 @@ pub enum Group {
     Generic,
     String,
     Hash,
+    Set,
     Connection,
     Server,
 }
@@ -154,6 +156,7 @@ impl Group {
             Group::Generic => "generic",
             Group::String => "string",
             Group::Hash => "hash",
+            Group::Set => "set",
             Group::Connection => "connection",
             Group::Server => "server",
         }
@@ -164,6 +167,7 @@ impl Group {
             Group::Generic => Some("@keyspace"),
             Group::String => Some("@string"),
             Group::Hash => Some("@hash"),
+            Group::Set => Some("@set"),
             Group::Connection => Some("@connection"),
             Group::Server => None,
         }
@@ -307,6 +311,7 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         keys::COMMANDS,
         strings::COMMANDS,
         hashes::COMMANDS,
+        sets::COMMANDS,
         introspection::COMMANDS,
     ]
     .into_iter()

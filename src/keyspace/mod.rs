@@ -9,10 +9,12 @@
 
 mod db;
 mod hash;
+mod set;
 mod value;
 
 pub use db::{Db, Entry, ScanCursor};
 pub use hash::HashValue;
+pub use set::SetValue;
 pub use value::Value;
 
 /// All databases of one shard.

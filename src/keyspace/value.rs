@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::HashValue;
+use super::{HashValue, SetValue};
 use crate::resp::Reply;
 use crate::small::SmallBytes;
 
@@ -14,6 +14,7 @@ pub enum Value {
     /// A longer string; replies share it rather than copy it.
     Str(Bytes),
     Hash(Box<HashValue>),
+    Set(Box<SetValue>),
 }
 
 impl Value {
@@ -59,13 +60,16 @@ impl Value {
         match self {
             Value::SmallStr(_) | Value::Str(_) => "string",
             Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
     /// The encoding OBJECT ENCODING reports, by Redis's rules for strings.
     pub fn encoding(&self) -> &'static str {
-        if let Value::Hash(h) = self {
-            return h.encoding();
+        match self {
+            Value::Hash(h) => return h.encoding(),
+            Value::Set(s) => return s.encoding(),
+            _ => {}
         }
         match self.as_str() {
             Some(s) if s.len() <= 20 && crate::resp::parse_i64(s).is_some() => "int",
@@ -80,6 +84,7 @@ impl Value {
             Value::SmallStr(_) => 0,
             Value::Str(s) => s.len(),
             Value::Hash(h) => h.heap_size(),
+            Value::Set(s) => s.heap_size(),
         }
     }
 }
