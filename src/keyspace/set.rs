@@ -50,13 +50,13 @@ impl SetValue {
                     Err(at) => {
                         v.insert(at, n);
                         if v.len() > MAX_INTSET_ENTRIES {
-                            self.to_table();
+                            self.convert_to_table();
                         }
                         true
                     }
                 };
             }
-            self.to_table();
+            self.convert_to_table();
         }
         match self {
             SetValue::Table(t) => t.insert(Bytes::copy_from_slice(member)),
@@ -64,7 +64,7 @@ impl SetValue {
         }
     }
 
-    fn to_table(&mut self) {
+    fn convert_to_table(&mut self) {
         if let SetValue::Ints(v) = self {
             let table = v.iter().map(|n| Bytes::from(n.to_string())).collect();
             *self = SetValue::Table(table);
