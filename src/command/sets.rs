@@ -181,12 +181,13 @@ fn spop(ctx: &mut Ctx<'_>) -> CmdResult {
             Reply::Null
         });
     };
-    let mut members = s.members();
     let mut rng = rand::thread_rng();
-    members.shuffle(&mut rng);
-    members.truncate(count.map_or(1, |c| c as usize));
-    for m in &members {
-        s.remove(m);
+    let mut members = Vec::new();
+    for _ in 0..count.map_or(1, |c| c as usize).min(s.len()) {
+        if let Some(m) = s.nth(rng.gen_range(0..s.len())) {
+            s.remove(&m);
+            members.push(m);
+        }
     }
     remove_if_empty(ctx, &key);
     Ok(match count {
@@ -205,23 +206,28 @@ fn srandmember(ctx: &mut Ctx<'_>) -> CmdResult {
             Reply::Null
         });
     };
-    let members = s.members();
     let mut rng = rand::thread_rng();
-    Ok(match count {
-        None => Reply::Bulk(members[rng.gen_range(0..members.len())].clone()),
-        // A negative count may repeat members; a positive one returns distinct members.
-        Some(n) if n < 0 => Reply::Array(
+    let Some(n) = count else {
+        return Ok(s
+            .nth(rng.gen_range(0..s.len()))
+            .map_or(Reply::Null, Reply::Bulk));
+    };
+    // A negative count may repeat members; a positive one returns distinct members.
+    if n < 0 {
+        return Ok(Reply::Array(
             (0..n.unsigned_abs().min(1 << 24))
-                .map(|_| Reply::Bulk(members[rng.gen_range(0..members.len())].clone()))
+                .filter_map(|_| s.nth(rng.gen_range(0..s.len())))
+                .map(Reply::Bulk)
                 .collect(),
-        ),
-        Some(n) => Reply::Array(
-            members
-                .choose_multiple(&mut rng, n as usize)
-                .map(|m| Reply::Bulk(m.clone()))
-                .collect(),
-        ),
-    })
+        ));
+    }
+    let members = s.members();
+    Ok(Reply::Array(
+        members
+            .choose_multiple(&mut rng, n as usize)
+            .map(|m| Reply::Bulk(m.clone()))
+            .collect(),
+    ))
 }
 
 fn smove(ctx: &mut Ctx<'_>) -> CmdResult {

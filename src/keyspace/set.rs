@@ -1,6 +1,7 @@
 //! The set type (Redis's `t_set.c` data side). Like Redis 7.0: a set of integers only, up to
 //! `set-max-intset-entries` members, is a sorted vector of i64 (an intset); anything else is a
-//! hash set, and stays one.
+//! hash set, and stays one. The hash set is indexed (indexmap) so SPOP and SRANDMEMBER pick a
+//! random member in O(1), as Redis does, instead of walking the table.
 
 use bytes::Bytes;
 
@@ -13,7 +14,7 @@ pub const MAX_INTSET_ENTRIES: usize = 512;
 #[derive(Clone, Debug, PartialEq)]
 pub enum SetValue {
     Ints(Vec<i64>),
-    Table(hashbrown::HashSet<Bytes, KeyHasher>),
+    Table(indexmap::IndexSet<Bytes, KeyHasher>),
 }
 
 impl Default for SetValue {
@@ -80,7 +81,15 @@ impl SetValue {
                 }
                 _ => false,
             },
-            SetValue::Table(t) => t.remove(member),
+            SetValue::Table(t) => t.swap_remove(member),
+        }
+    }
+
+    /// The member at a position in `0..len()`: with a random position, a random member.
+    pub fn nth(&self, i: usize) -> Option<Bytes> {
+        match self {
+            SetValue::Ints(v) => v.get(i).map(|n| Bytes::from(n.to_string())),
+            SetValue::Table(t) => t.get_index(i).cloned(),
         }
     }
 
