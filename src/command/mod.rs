@@ -14,6 +14,7 @@ pub mod connection;
 pub mod hashes;
 pub mod introspection;
 pub mod keys;
+pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -145,6 +146,7 @@ pub enum Group {
     Generic,
     String,
     Hash,
+    List,
     Set,
     Connection,
     Server,
@@ -157,6 +159,7 @@ impl Group {
             Group::String => "string",
             Group::Hash => "hash",
             Group::Set => "set",
+            Group::List => "list",
             Group::Connection => "connection",
             Group::Server => "server",
         }
@@ -168,6 +171,7 @@ impl Group {
             Group::String => Some("@string"),
             Group::Hash => Some("@hash"),
             Group::Set => Some("@set"),
+            Group::List => Some("@list"),
             Group::Connection => Some("@connection"),
             Group::Server => None,
         }
@@ -312,6 +316,7 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         strings::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
+        lists::COMMANDS,
         introspection::COMMANDS,
     ]
     .into_iter()

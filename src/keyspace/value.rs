@@ -15,6 +15,8 @@ pub enum Value {
     Str(Bytes),
     Hash(Box<HashValue>),
     Set(Box<SetValue>),
+    /// A list; Redis 7.0 reports every list as a quicklist.
+    List(Box<std::collections::VecDeque<Bytes>>),
 }
 
 impl Value {
@@ -61,6 +63,7 @@ impl Value {
             Value::SmallStr(_) | Value::Str(_) => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
         }
     }
 
@@ -69,6 +72,7 @@ impl Value {
         match self {
             Value::Hash(h) => return h.encoding(),
             Value::Set(s) => return s.encoding(),
+            Value::List(_) => return "quicklist",
             _ => {}
         }
         match self.as_str() {
@@ -85,6 +89,7 @@ impl Value {
             Value::Str(s) => s.len(),
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
+            Value::List(l) => l.iter().map(|e| e.len() + 32).sum(),
         }
     }
 }
