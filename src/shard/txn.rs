@@ -167,10 +167,6 @@ impl TxQueue {
         self.entries.is_empty()
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
     /// Whether a command on `keys` must wait.
     pub fn conflicts<'a>(&self, mut keys: impl Iterator<Item = &'a [u8]>) -> bool {
         !self.entries.is_empty() && (self.all > 0 || keys.any(|k| self.intents.contains_key(k)))
