@@ -1,4 +1,4 @@
-//! Prometheus metrics (`/metrics`) and the health check (`/health`), served by the control
+//! Prometheus metrics (`/metrics`) and the health check (`/health`), served beside the control
 //! plane on `[metrics] bind`/`port` (DESIGN rule 9 and the operations contract).
 //!
 //! Shards never touch shared counters per command: each counts and times its own work in
@@ -441,61 +441,131 @@ pub fn registry(server: Arc<Server>) -> Registry {
     registry
 }
 
-/// Threads answering HTTP requests: a client that sends slowly or never reads its response
-/// holds one of them, and scrapes go on through the others.
-const WORKERS: usize = 4;
+/// Most HTTP connections served at once; more are closed straight away.
+const MAX_CONNECTIONS: usize = 64;
+/// A client gets this long to send its request and this long to take the answer: a stalled or
+/// slow client holds one bounded slot for a bounded time, never the endpoint.
+const READ_TIMEOUT: Duration = Duration::from_secs(2);
+const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest request head accepted.
+const MAX_REQUEST: usize = 8 * 1024;
 
-/// The running metrics endpoint; dropping it does not stop it, [`MetricsEndpoint::stop`] does.
+/// The running metrics endpoint. It answers `GET /metrics` and `GET /health` (HTTP/1.x,
+/// `Connection: close`), one short-lived thread per connection, bounded in number and time.
+/// (tiny_http 0.12 was tried first: it has no read timeout, and its pool queues a burst of new
+/// connections behind threads that stalled clients hold, so scrapes could wait forever.)
 pub struct MetricsEndpoint {
-    http: Arc<tiny_http::Server>,
-    threads: Vec<JoinHandle<()>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: JoinHandle<()>,
     pub addr: SocketAddr,
 }
 
 impl MetricsEndpoint {
-    /// Serves `/metrics` and `/health` on `addr` from threads of their own.
     pub fn start(server: Arc<Server>, addr: &str) -> io::Result<MetricsEndpoint> {
-        let http = tiny_http::Server::http(addr)
-            .map_err(|e| io::Error::other(format!("cannot listen on {addr}: {e}")))?;
-        let bound = http
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| io::Error::other("metrics listener has no IP address"))?;
-        let http = Arc::new(http);
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
+        let bound = listener.local_addr()?;
         let registry = Arc::new(registry(server.clone()));
-        let mut threads = Vec::with_capacity(WORKERS);
-        for n in 0..WORKERS {
-            let (http, registry, server) = (http.clone(), registry.clone(), server.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name(format!("metrics-{n}"))
-                    .spawn(move || {
-                        for request in http.incoming_requests() {
-                            respond(&server, &registry, request);
-                        }
-                    })?,
-            );
-        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stopping = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("metrics".into())
+            .spawn(move || {
+                for stream in listener.incoming() {
+                    if stopping.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Ok(stream) = stream else {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    };
+                    if active.fetch_add(1, Ordering::Relaxed) >= MAX_CONNECTIONS {
+                        active.fetch_sub(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let (server, registry, active) =
+                        (server.clone(), registry.clone(), active.clone());
+                    let spawned = std::thread::Builder::new()
+                        .name("metrics-http".into())
+                        .spawn(move || {
+                            serve(&server, &registry, stream);
+                            active.fetch_sub(1, Ordering::Relaxed);
+                        });
+                    if spawned.is_err() {
+                        tracing::warn!("cannot start a metrics connection thread");
+                    }
+                }
+            })?;
         Ok(MetricsEndpoint {
-            http,
-            threads,
+            stop,
+            thread,
             addr: bound,
         })
     }
 
     pub fn stop(self) {
-        for _ in &self.threads {
-            self.http.unblock();
-        }
-        for t in self.threads {
-            let _ = t.join();
-        }
+        self.stop.store(true, Ordering::Relaxed);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        let _ = self.thread.join();
     }
 }
 
-fn respond(server: &Server, registry: &Registry, request: tiny_http::Request) {
-    let path = request.url().split('?').next().unwrap_or("");
-    let (status, content_type, body) = match path {
+/// Reads one request head (bounded in size and time) and answers it.
+fn serve(server: &Server, registry: &Registry, mut stream: std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let _ = stream.set_read_timeout(Some(READ_TIMEOUT));
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let mut head = Vec::with_capacity(512);
+    let mut chunk = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+        if head.len() > MAX_REQUEST {
+            break;
+        }
+    }
+    let line = head.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let line = String::from_utf8_lossy(line);
+    let mut words = line.split_whitespace();
+    let (method, target, version) = (words.next(), words.next(), words.next());
+    let (status, content_type, body) = match (method, target, version) {
+        (Some("GET" | "HEAD"), Some(target), Some(v)) if v.starts_with("HTTP/1.") => {
+            route(server, registry, target)
+        }
+        (Some(_), Some(_), Some(v)) if v.starts_with("HTTP/1.") => (
+            405,
+            "text/plain",
+            b"only GET and HEAD are served\n".to_vec(),
+        ),
+        _ => (400, "text/plain", b"bad request\n".to_vec()),
+    };
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        503 => "Service Unavailable",
+        500 => "Internal Server Error",
+        _ => "Bad Request",
+    };
+    let mut response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if method != Some("HEAD") {
+        response.extend_from_slice(&body);
+    }
+    if let Err(e) = stream.write_all(&response) {
+        tracing::debug!(error = %e, "metrics client went away");
+    }
+}
+
+fn route(server: &Server, registry: &Registry, target: &str) -> (u16, &'static str, Vec<u8>) {
+    match target.split('?').next().unwrap_or("") {
         "/metrics" => {
             let mut body = Vec::new();
             match TextEncoder::new().encode(&registry.gather(), &mut body) {
@@ -516,14 +586,6 @@ fn respond(server: &Server, registry: &Registry, request: tiny_http::Request) {
             "text/plain",
             b"not found: try /metrics or /health\n".to_vec(),
         ),
-    };
-    let header = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes());
-    let mut response = tiny_http::Response::from_data(body).with_status_code(status);
-    if let Ok(h) = header {
-        response = response.with_header(h);
-    }
-    if let Err(e) = request.respond(response) {
-        tracing::debug!(error = %e, "metrics client went away");
     }
 }
 

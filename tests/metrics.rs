@@ -163,7 +163,7 @@ fn slow_and_garbage_http_clients_do_not_block_scrapes() {
     }
     let (s, port) = start_with_metrics(&[]);
     let mut stuck = Vec::new();
-    for i in 0..8 {
+    for i in 0..40 {
         let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
         let bytes: &[u8] = if i % 2 == 0 {
             b"GET /metrics HTTP/1.1\r\nHost: loc" // a request that never finishes
@@ -172,10 +172,8 @@ fn slow_and_garbage_http_clients_do_not_block_scrapes() {
         };
         c.write_all(bytes).expect("send");
         stuck.push(c);
-        // One after another: tiny_http 0.12 queues a burst of new connections behind its busy
-        // threads (a known limit of that crate); spaced out, each gets a thread of its own.
-        std::thread::sleep(Duration::from_millis(50));
     }
+    // All at once, and they never read what they were sent either.
     let started = std::time::Instant::now();
     let (status, body) = http_get(port, "/metrics");
     assert_eq!(status, 200);
