@@ -1,0 +1,347 @@
+//! A shard's kernel-socket connections: accepting a handed-over socket, reading (bounded, with
+//! back-pressure), parsing and routing requests, writing replies, closing.
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::Bytes;
+use mio::net::TcpStream;
+use mio::{Interest, Token};
+
+use super::conn::{self, Conn, ReadOutcome};
+use super::{command_for, txn, ClientState, ExecReq, Msg, Origin, Shard, ShardInfo, Step};
+use crate::command::{ConnCtx, Run};
+use crate::resp::{ParseLimits, Protocol, Reply};
+use crate::slot::key_shard;
+
+impl Shard {
+    // ---- connections ----------------------------------------------------------------------
+
+    pub(super) fn accept(&mut self, mut stream: TcpStream, id: u64) {
+        let token = self.free_tokens.pop().unwrap_or_else(|| {
+            self.conns.push(None);
+            self.conns.len() - 1
+        });
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            Token(token),
+            // Writability is watched only while a reply is stuck (see `flush_conn`): otherwise
+            // every ACK from the client would wake the shard for nothing.
+            Interest::READABLE,
+        ) {
+            tracing::warn!(error = %e, "cannot register connection");
+            self.free_tokens.push(token);
+            self.env.server.clients.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        let (Ok(addr), Ok(laddr)) = (stream.peer_addr(), stream.local_addr()) else {
+            self.free_tokens.push(token);
+            self.env.server.clients.fetch_sub(1, Ordering::Relaxed);
+            return;
+        };
+        use std::os::fd::AsRawFd;
+        let client = ClientState {
+            id,
+            addr,
+            laddr,
+            fd: stream.as_raw_fd(),
+            proto: Protocol::Resp2,
+            db: 0,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            authenticated: self.env.settings.requirepass.is_empty(),
+            no_evict: false,
+            created: self.env.now,
+            last_interaction: self.env.now,
+            last_cmd: "NULL",
+            close_after_reply: false,
+        };
+        tracing::debug!(shard = self.env.id, client = client.id, %addr, "client connected");
+        self.stats.connections_received += 1;
+        self.conns[token] = Some(Conn::new(stream, client));
+        // Data may already be waiting; edge-triggered readiness would not report it again.
+        self.read_ready.push(token);
+    }
+
+    pub(super) fn close(&mut self, token: usize) {
+        let Some(mut conn) = self.conns.get_mut(token).and_then(Option::take) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        self.free_tokens.push(token);
+        self.env.server.clients.fetch_sub(1, Ordering::Relaxed);
+        tracing::debug!(
+            shard = self.env.id,
+            client = conn.client.id,
+            "client closed"
+        );
+    }
+
+    pub(super) fn on_readable(&mut self, token: usize) {
+        let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
+            return;
+        };
+        // A client whose requests are not being taken (replies unread, a plan running) is not
+        // read either once it has a backlog: TCP pushes back on it and its memory stays bounded.
+        if !conn.accepts_requests() && conn.rbuf.len() >= conn::READ_PAUSE {
+            conn.read_paused = true;
+            return;
+        }
+        let before = conn.rbuf.len();
+        match conn.read(&mut self.scratch) {
+            Ok(ReadOutcome::Data { more }) => {
+                self.stats.net_input_bytes += (conn.rbuf.len() - before) as u64;
+                if more {
+                    self.read_ready.push(token);
+                }
+                self.process_input(token);
+            }
+            Ok(ReadOutcome::WouldBlock) => {}
+            Ok(ReadOutcome::Closed) => {
+                // Like Redis, answer what a half-closed client sent before its end of stream.
+                conn.eof = true;
+                self.process_input(token);
+            }
+            Err(_) => self.close(token),
+        }
+    }
+
+    /// Parses and dispatches the complete requests a connection has buffered, as far as it may.
+    pub(super) fn process_input(&mut self, token: usize) {
+        let max_bulk_len = self.env.settings.proto_max_bulk_len as usize;
+        let query_limit = self.env.settings.client_query_buffer_limit as usize;
+        // One argument vector reused for every request; taken only when a request leaves the shard.
+        let mut args = std::mem::take(&mut self.args);
+        loop {
+            let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
+                return;
+            };
+            if !conn.accepts_requests() {
+                break;
+            }
+            if self.outbox.congested() {
+                self.input_ready.push(token);
+                break;
+            }
+            let limits = ParseLimits {
+                max_bulk_len,
+                unauthenticated: !conn.client.authenticated,
+            };
+            match conn.parser.next_into(&mut conn.rbuf, limits, &mut args) {
+                Ok(true) => self.dispatch(token, &mut args),
+                Ok(false) => {
+                    if conn.eof {
+                        // Nothing complete is left and nothing more will come.
+                        conn.client.close_after_reply = true;
+                    }
+                    if conn.rbuf.len() > query_limit {
+                        tracing::warn!(client = conn.client.id, addr = %conn.client.addr, "closing client that reached max query buffer length");
+                        self.close(token);
+                        break;
+                    }
+                    break;
+                }
+                Err(e) => {
+                    tracing::debug!(client = conn.client.id, addr = %conn.client.addr, error = %e.0, "protocol error");
+                    self.stats.protocol_errors += 1;
+                    conn.reply_now(Reply::error(format!("ERR {}", e.0)));
+                    conn.client.close_after_reply = true;
+                    conn.rbuf.clear();
+                    break;
+                }
+            }
+        }
+        args.clear();
+        self.args = args;
+        if let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) {
+            if conn.read_paused && conn.accepts_requests() {
+                conn.read_paused = false;
+                self.read_ready.push(token);
+            }
+        }
+        self.dirty.push(token);
+    }
+
+    pub(super) fn flush_conn(&mut self, token: usize) {
+        let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
+            return;
+        };
+        let was_full = !conn.accepts_requests();
+        match conn.flush(&mut self.stats.net_output_bytes) {
+            Ok(done) => {
+                if done == conn.watching_writable {
+                    let interest = if done {
+                        Interest::READABLE
+                    } else {
+                        Interest::READABLE | Interest::WRITABLE
+                    };
+                    if let Err(e) =
+                        self.poll
+                            .registry()
+                            .reregister(&mut conn.stream, Token(token), interest)
+                    {
+                        tracing::warn!(error = %e, "cannot change a connection's readiness interest");
+                    }
+                    conn.watching_writable = !done;
+                }
+                if done
+                    && conn.client.close_after_reply
+                    && conn.all_written()
+                    && conn.pending_replies() == 0
+                {
+                    self.close(token);
+                } else if was_full && conn.accepts_requests() && !conn.rbuf.is_empty() {
+                    self.input_ready.push(token);
+                }
+            }
+            Err(_) => self.close(token),
+        }
+    }
+
+    /// Routes one request: errors and connection commands here; key commands to their shard.
+    pub(super) fn dispatch(&mut self, token: usize, args: &mut Vec<Bytes>) {
+        let id = self.env.id;
+        let shards = self.env.shards;
+        let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
+            return;
+        };
+        conn.client.last_interaction = self.env.now;
+        let spec = match command_for(args, conn.client.authenticated) {
+            Ok(spec) => spec,
+            Err(reply) => {
+                self.stats.rejected_calls += 1;
+                conn.reply_now(reply);
+                return;
+            }
+        };
+        conn.client.last_cmd = spec.name;
+        match spec.run {
+            Run::Keys(_) => {
+                let mut positions = spec.keys.positions(args.len());
+                let Some(first) = positions.next() else {
+                    conn.reply_now(Reply::error("ERR internal: key command without keys"));
+                    return;
+                };
+                let shard = key_shard(&args[first], shards);
+                let single = positions.all(|i| key_shard(&args[i], shards) == shard);
+                let db = conn.client.db;
+                if single && shard == id && self.txq.is_empty() {
+                    let reply = self.run_keys(spec, db, args);
+                    if let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) {
+                        conn.reply_now(reply);
+                    }
+                    return;
+                }
+                let origin = Origin {
+                    shard: id,
+                    token,
+                    conn_id: conn.client.id,
+                    seq: conn.next_seq(),
+                };
+                let args = std::mem::take(args);
+                if single {
+                    let req = ExecReq {
+                        origin,
+                        db,
+                        args,
+                        spec,
+                    };
+                    if shard == id {
+                        self.exec_or_queue(req);
+                    } else {
+                        self.send(shard, Msg::Exec(req));
+                    }
+                } else {
+                    conn.blocked = true;
+                    let databases = self.ks.databases();
+                    let max_string = self.env.settings.proto_max_bulk_len;
+                    let step =
+                        txn::keys_plan(spec, db, args, self.env.now, shards, databases, max_string);
+                    self.stats.multi_shard += 1;
+                    self.start_step(origin, step, spec.name);
+                }
+            }
+            Run::Conn(handler) => {
+                let started = Instant::now();
+                let mut ctx = ConnCtx {
+                    args,
+                    client: &mut conn.client,
+                    env: &self.env,
+                };
+                let step = handler(&mut ctx).unwrap_or_else(|e| Step::Reply(e.into()));
+                match step {
+                    Step::Reply(reply) => {
+                        self.stats
+                            .record(spec.name, started.elapsed(), reply.is_error());
+                        conn.reply_now(reply);
+                    }
+                    Step::Close => {
+                        conn.client.close_after_reply = true;
+                        self.dirty.push(token);
+                    }
+                    step => {
+                        conn.blocked = true;
+                        let origin = Origin {
+                            shard: id,
+                            token,
+                            conn_id: conn.client.id,
+                            seq: conn.next_seq(),
+                        };
+                        self.start_step(origin, step, spec.name);
+                    }
+                }
+            }
+            Run::Parent => conn.reply_now(Reply::error("ERR internal: container command")),
+        }
+    }
+
+    /// Looks up connections on this shard for CLIENT LIST / KILL.
+    pub fn clients(&mut self) -> impl Iterator<Item = &mut Conn> {
+        self.conns.iter_mut().flatten()
+    }
+
+    /// Closes the connections `pred` picks once their pending replies are written. Returns how many.
+    pub fn kill_clients(&mut self, pred: impl Fn(&ClientState) -> bool) -> usize {
+        let mut killed = 0;
+        for (token, conn) in self.conns.iter_mut().enumerate() {
+            if let Some(conn) = conn.as_mut().filter(|c| pred(&c.client)) {
+                conn.client.close_after_reply = true;
+                self.dirty.push(token);
+                killed += 1;
+            }
+        }
+        killed
+    }
+
+    /// This shard's figures for INFO.
+    pub fn info(&mut self) -> ShardInfo {
+        let mesh = &self.env.server.mesh;
+        ShardInfo {
+            clients: self.conns.iter().flatten().count(),
+            keys: self
+                .ks
+                .dbs()
+                .iter()
+                .map(|d| (d.len(), d.expires_len()))
+                .collect(),
+            expired_keys: self.ks.dbs().iter().map(|d| d.expired()).sum(),
+            keyspace_hits: self.ks.hits,
+            keyspace_misses: self.ks.misses,
+            dataset_bytes: {
+                let (ks, rng) = (&mut self.ks, &mut self.rng);
+                ks.dbs().iter().map(|d| d.estimated_bytes(rng)).sum()
+            },
+            buffer_bytes: self
+                .conns
+                .iter()
+                .flatten()
+                .map(|c| c.rbuf.capacity() + c.wbuf.capacity())
+                .sum(),
+            queue_depth: mesh.depth(self.env.id),
+            messages_received: mesh.received(self.env.id),
+            queue_full_events: mesh.full_events(self.env.id),
+            stats: self.stats.clone(),
+        }
+    }
+}
