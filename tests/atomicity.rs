@@ -441,3 +441,53 @@ fn swapdb_and_flushall_are_atomic_with_multi_shard_writes() {
     }
     assert!(swaps > 0);
 }
+
+/// MULTI/EXEC transactions that increment keys on every shard: readers never see a transaction
+/// half applied, and no increment is lost between concurrent transactions.
+#[test]
+fn multi_exec_is_atomic_across_shards() {
+    const WRITERS: usize = 2;
+    const TXS_PER_WRITER: usize = 500;
+    let s = Server::start(4);
+    let start = Instant::now();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let mut con: Connection = s.conn();
+        let done = done.clone();
+        thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                check_time(start, "reader");
+                let vals: Vec<Option<i64>> = redis::cmd("MGET").arg(&KEYS).query(&mut con).unwrap();
+                assert!(
+                    vals.iter().all(|v| *v == vals[0]),
+                    "saw half a transaction: {vals:?}"
+                );
+            }
+        })
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|_| {
+            let mut con = s.conn();
+            thread::spawn(move || {
+                for _ in 0..TXS_PER_WRITER {
+                    check_time(start, "writer");
+                    let mut pipe = redis::pipe();
+                    pipe.atomic();
+                    for k in KEYS {
+                        pipe.cmd("INCR").arg(k);
+                    }
+                    let counts: Vec<i64> = pipe.query(&mut con).unwrap();
+                    assert!(counts.iter().all(|c| *c == counts[0]), "{counts:?}");
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer failed");
+    }
+    done.store(true, Ordering::SeqCst);
+    reader.join().expect("reader failed");
+    let mut con = s.conn();
+    let vals: Vec<i64> = redis::cmd("MGET").arg(&KEYS).query(&mut con).unwrap();
+    assert_eq!(vals, vec![(WRITERS * TXS_PER_WRITER) as i64; KEYS.len()]);
+}

@@ -18,6 +18,7 @@ pub mod lists;
 pub mod server;
 pub mod sets;
 pub mod strings;
+pub mod transactions;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -148,6 +149,7 @@ pub enum Group {
     Hash,
     List,
     Set,
+    Transactions,
     Connection,
     Server,
 }
@@ -159,6 +161,7 @@ impl Group {
             Group::String => "string",
             Group::Hash => "hash",
             Group::Set => "set",
+            Group::Transactions => "transactions",
             Group::List => "list",
             Group::Connection => "connection",
             Group::Server => "server",
@@ -171,6 +174,7 @@ impl Group {
             Group::String => Some("@string"),
             Group::Hash => Some("@hash"),
             Group::Set => Some("@set"),
+            Group::Transactions => Some("@transaction"),
             Group::List => Some("@list"),
             Group::Connection => Some("@connection"),
             Group::Server => None,
@@ -317,6 +321,7 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         hashes::COMMANDS,
         sets::COMMANDS,
         lists::COMMANDS,
+        transactions::COMMANDS,
         introspection::COMMANDS,
     ]
     .into_iter()

@@ -40,6 +40,8 @@ pub struct ClientState {
     pub last_cmd: &'static str,
     /// Close once the replies queued so far are written (QUIT, protocol errors, CLIENT KILL).
     pub close_after_reply: bool,
+    /// Commands queued since MULTI.
+    pub multi: Option<crate::command::transactions::MultiState>,
 }
 
 pub struct Conn {

@@ -10,7 +10,7 @@ use mio::{Interest, Token};
 
 use super::conn::{self, Conn, ReadOutcome};
 use super::{command_for, txn, ClientState, ExecReq, Msg, Origin, Shard, ShardInfo, Step};
-use crate::command::{ConnCtx, Run};
+use crate::command::{transactions, ConnCtx, Run};
 use crate::resp::{ParseLimits, Protocol, Reply};
 use crate::slot::key_shard;
 
@@ -56,6 +56,7 @@ impl Shard {
             last_interaction: self.env.now,
             last_cmd: "NULL",
             close_after_reply: false,
+            multi: None,
         };
         tracing::debug!(shard = self.env.id, client = client.id, %addr, "client connected");
         self.stats.connections_received += 1;
@@ -211,11 +212,31 @@ impl Shard {
             Ok(spec) => spec,
             Err(reply) => {
                 self.stats.rejected_calls += 1;
+                // Inside MULTI a refused command makes EXEC abort, as in Redis.
+                if let Some(multi) = conn.client.multi.as_mut() {
+                    multi.failed = true;
+                }
                 conn.reply_now(reply);
                 return;
             }
         };
         conn.client.last_cmd = spec.name;
+        if let Some(multi) = conn.client.multi.as_mut() {
+            if !transactions::controls_transaction(spec) {
+                let reply = if transactions::queueable(spec) {
+                    multi.commands.push((spec, std::mem::take(args)));
+                    Reply::status("QUEUED")
+                } else {
+                    multi.failed = true;
+                    Reply::error(format!(
+                        "ERR '{}' inside MULTI is not supported by Ferrite yet",
+                        spec.name
+                    ))
+                };
+                conn.reply_now(reply);
+                return;
+            }
+        }
         match spec.run {
             Run::Keys(_) => {
                 let mut positions = spec.keys.positions(args.len());

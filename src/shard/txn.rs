@@ -339,6 +339,9 @@ pub enum Stage {
     },
 }
 
+/// A command to run inside a plan: its table entry and arguments.
+pub type PlannedCommand = (&'static crate::command::CommandSpec, Vec<Bytes>);
+
 /// The plan for a key command whose keys span shards: fetch copies of the entries under intents,
 /// run the command's own handler over them, and (for a write) store the results back on their
 /// shards in a second hop before replying. The handler needs no knowledge of shards.
@@ -351,35 +354,59 @@ pub fn keys_plan(
     databases: usize,
     max_string: u64,
 ) -> Step {
+    commands_plan(
+        vec![(spec, args)],
+        db,
+        now,
+        shards,
+        databases,
+        max_string,
+        false,
+    )
+}
+
+/// The same for a list of commands run as one atomic unit (MULTI/EXEC): every key of every
+/// command is locked, the commands run in order over the copies, and `as_array` replies with
+/// the array of their replies instead of the single reply.
+pub fn commands_plan(
+    commands: Vec<PlannedCommand>,
+    db: usize,
+    now: u64,
+    shards: usize,
+    databases: usize,
+    max_string: u64,
+    as_array: bool,
+) -> Step {
     use crate::command::{Ctx, Flags, Run};
     use crate::keyspace::Keyspace;
     use crate::slot::key_shard;
 
-    let Run::Keys(handler) = spec.run else {
-        return Step::Reply(Reply::error("ERR internal: not a key command"));
-    };
-    // Each key with the database it lives in: the selected one, except a destination that the
+    // Each key with the database it lives in: the selected one, except a destination that a
     // command names in another database (COPY ... DB n).
-    let positions: Vec<usize> = spec.keys.positions(args.len()).collect();
-    let dest = spec
-        .dest_db
-        .and_then(|f| f(&args))
-        .filter(|&d| d < databases);
     let mut per_shard: Vec<(usize, Vec<(usize, Bytes)>)> = Vec::new();
-    for &i in &positions {
-        let key_db = match dest {
-            Some(d) if Some(&i) == positions.last() => d,
-            _ => db,
-        };
-        let entry = (key_db, args[i].clone());
-        let shard = key_shard(&entry.1, shards);
-        match per_shard.iter_mut().find(|(s, _)| *s == shard) {
-            Some((_, keys)) if keys.contains(&entry) => {}
-            Some((_, keys)) => keys.push(entry),
-            None => per_shard.push((shard, vec![entry])),
+    for (spec, args) in &commands {
+        let positions: Vec<usize> = spec.keys.positions(args.len()).collect();
+        let dest = spec
+            .dest_db
+            .and_then(|f| f(args))
+            .filter(|&d| d < databases);
+        for &i in &positions {
+            let key_db = match dest {
+                Some(d) if Some(&i) == positions.last() => d,
+                _ => db,
+            };
+            let entry = (key_db, args[i].clone());
+            let shard = key_shard(&entry.1, shards);
+            match per_shard.iter_mut().find(|(s, _)| *s == shard) {
+                Some((_, keys)) if keys.contains(&entry) => {}
+                Some((_, keys)) => keys.push(entry),
+                None => per_shard.push((shard, vec![entry])),
+            }
         }
     }
-    let write = spec.flags.has(Flags::WRITE);
+    let write = commands
+        .iter()
+        .any(|(spec, _)| spec.flags.has(Flags::WRITE));
     let locks = per_shard
         .iter()
         .map(|(s, keys)| {
@@ -415,15 +442,28 @@ pub fn keys_plan(
                 }
             }
         }
-        let mut ctx = Ctx {
-            ks: &mut temp,
-            db,
-            args: &args,
-            now,
-            max_string,
+        let mut replies: Vec<Reply> = commands
+            .iter()
+            .map(|(spec, args)| match spec.run {
+                Run::Keys(handler) => {
+                    let mut ctx = Ctx {
+                        ks: &mut temp,
+                        db,
+                        args,
+                        now,
+                        max_string,
+                    };
+                    handler(&mut ctx).unwrap_or_else(Reply::from)
+                }
+                _ => crate::command::transactions::keyless_reply(spec, args),
+            })
+            .collect();
+        let reply = if as_array {
+            Reply::Array(replies)
+        } else {
+            replies.pop().unwrap_or(Reply::Null)
         };
-        let reply = handler(&mut ctx).unwrap_or_else(Reply::from);
-        if !write {
+        if !write || per_shard.is_empty() {
             return Step::Reply(reply);
         }
         let ops = per_shard
