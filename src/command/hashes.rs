@@ -9,7 +9,7 @@ use super::{
 };
 use crate::flags;
 use crate::glob;
-use crate::keyspace::{Entry, HashValue, Value};
+use crate::keyspace::HashValue;
 use crate::resp::{parse_i64, Reply};
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -47,45 +47,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Iterates over fields and values of a hash.", "2.8.0", "O(1) for every call. O(N) for a complete iteration.", "key cursor [MATCH pattern] [COUNT count]"),
 ];
 
-/// The hash at `key` for reading (counted as a hit or miss); WRONGTYPE for another type.
-fn read_hash<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a HashValue>, OpError> {
-    match ctx.read(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(Some(h)),
-        Some(_) => Err(OpError::WrongType),
-    }
-}
-
-/// The hash at `key` for writing, created empty when missing.
-fn write_hash<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<&'a mut HashValue, OpError> {
-    let now = ctx.now;
-    let db = ctx.db();
-    match db.get(key, now).map(|e| matches!(e.value, Value::Hash(_))) {
-        Some(false) => return Err(OpError::WrongType),
-        None => db.set(key, Value::Hash(Box::default()), now),
-        Some(true) => {}
-    }
-    match db.get(key, now) {
-        Some(Entry {
-            value: Value::Hash(h),
-            ..
-        }) => Ok(h),
-        _ => Err(OpError::WrongType),
-    }
-}
-
-/// Drops the key once its hash has no fields left, as Redis does.
-fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
-    let now = ctx.now;
-    if matches!(ctx.db().peek(key, now), Some(Entry { value: Value::Hash(h), .. }) if h.is_empty())
-    {
-        ctx.db().remove(key);
-    }
-}
-
 fn pairs(ctx: &Ctx<'_>) -> Result<Vec<(Bytes, Bytes)>, OpError> {
     if ctx.args.len() % 2 != 0 {
         let name = String::from_utf8_lossy(&ctx.args[0]).to_ascii_lowercase();
@@ -102,7 +63,7 @@ fn pairs(ctx: &Ctx<'_>) -> Result<Vec<(Bytes, Bytes)>, OpError> {
 fn hset(ctx: &mut Ctx<'_>) -> CmdResult {
     let pairs = pairs(ctx)?;
     let key = ctx.args[1].clone();
-    let h = write_hash(ctx, &key)?;
+    let h = ctx.create_as::<HashValue>(&key)?;
     let added = pairs.iter().filter(|(f, v)| h.set(f, v)).count();
     Ok(Reply::Int(added as i64))
 }
@@ -117,14 +78,15 @@ fn hsetnx(ctx: &mut Ctx<'_>) -> CmdResult {
         ctx.args[2].clone(),
         ctx.args[3].clone(),
     );
-    let h = write_hash(ctx, &key)?;
+    let h = ctx.create_as::<HashValue>(&key)?;
     let added = h.get(&field).is_none() && h.set(&field, &value);
     Ok(Reply::Int(added as i64))
 }
 
 fn hget(ctx: &mut Ctx<'_>) -> CmdResult {
     let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
-    Ok(read_hash(ctx, &key)?
+    Ok(ctx
+        .read_as::<HashValue>(&key)?
         .and_then(|h| h.get(&field))
         .map_or(Reply::Null, |v| Reply::Bulk(v.clone())))
 }
@@ -132,7 +94,7 @@ fn hget(ctx: &mut Ctx<'_>) -> CmdResult {
 fn hmget(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     let fields: Vec<Bytes> = ctx.args[2..].to_vec();
-    let h = read_hash(ctx, &key)?;
+    let h = ctx.read_as::<HashValue>(&key)?;
     Ok(Reply::Array(
         fields
             .iter()
@@ -147,30 +109,26 @@ fn hmget(ctx: &mut Ctx<'_>) -> CmdResult {
 fn hdel(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     let fields: Vec<Bytes> = ctx.args[2..].to_vec();
-    let now = ctx.now;
-    let removed = match ctx.db().get(&key, now) {
-        None => return Ok(Reply::Int(0)),
-        Some(Entry {
-            value: Value::Hash(h),
-            ..
-        }) => fields.iter().filter(|f| h.remove(f)).count(),
-        Some(_) => return Err(OpError::WrongType),
+    let Some(h) = ctx.write_as::<HashValue>(&key, false)? else {
+        return Ok(Reply::Int(0));
     };
-    remove_if_empty(ctx, &key);
+    let removed = fields.iter().filter(|f| h.remove(f)).count();
+    ctx.drop_if_empty::<HashValue>(&key);
     Ok(Reply::Int(removed as i64))
 }
 
 fn hlen(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     Ok(Reply::Int(
-        read_hash(ctx, &key)?.map_or(0, |h| h.len() as i64),
+        ctx.read_as::<HashValue>(&key)?
+            .map_or(0, |h| h.len() as i64),
     ))
 }
 
 fn hstrlen(ctx: &mut Ctx<'_>) -> CmdResult {
     let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
     Ok(Reply::Int(
-        read_hash(ctx, &key)?
+        ctx.read_as::<HashValue>(&key)?
             .and_then(|h| h.get(&field))
             .map_or(0, |v| v.len() as i64),
     ))
@@ -179,14 +137,15 @@ fn hstrlen(ctx: &mut Ctx<'_>) -> CmdResult {
 fn hexists(ctx: &mut Ctx<'_>) -> CmdResult {
     let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
     Ok(Reply::Int(
-        read_hash(ctx, &key)?.is_some_and(|h| h.get(&field).is_some()) as i64,
+        ctx.read_as::<HashValue>(&key)?
+            .is_some_and(|h| h.get(&field).is_some()) as i64,
     ))
 }
 
 fn all(ctx: &mut Ctx<'_>, shape: fn(&Bytes, &Bytes, &mut Vec<Reply>)) -> CmdResult {
     let key = ctx.args[1].clone();
     let mut out = Vec::new();
-    if let Some(h) = read_hash(ctx, &key)? {
+    if let Some(h) = ctx.read_as::<HashValue>(&key)? {
         for (f, v) in h.iter() {
             shape(f, v, &mut out);
         }
@@ -204,7 +163,8 @@ fn hvals(ctx: &mut Ctx<'_>) -> CmdResult {
 
 fn hgetall(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
-    let pairs = read_hash(ctx, &key)?
+    let pairs = ctx
+        .read_as::<HashValue>(&key)?
         .map(|h| {
             h.iter()
                 .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
@@ -221,7 +181,7 @@ fn field_number<T>(
     not_a: &'static str,
 ) -> Result<Option<T>, OpError> {
     let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
-    let h = write_hash(ctx, &key)?;
+    let h = ctx.create_as::<HashValue>(&key)?;
     match h.get(&field) {
         None => Ok(None),
         Some(v) => parse(v).map(Some).ok_or_else(|| OpError::other(not_a)),
@@ -233,14 +193,15 @@ fn hincrby(ctx: &mut Ctx<'_>) -> CmdResult {
     let current = field_number(ctx, parse_i64, "ERR hash value is not an integer")?.unwrap_or(0);
     let next = current.checked_add(by).ok_or(OpError::Overflow)?;
     let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
-    write_hash(ctx, &key)?.set(&field, next.to_string().as_bytes());
+    ctx.create_as::<HashValue>(&key)?
+        .set(&field, next.to_string().as_bytes());
     Ok(Reply::Int(next))
 }
 
 fn hincrbyfloat(ctx: &mut Ctx<'_>) -> CmdResult {
     let by = float_arg(&ctx.args[3])?;
     let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
-    let stored = write_hash(ctx, &key)?.get(&field).cloned();
+    let stored = ctx.create_as::<HashValue>(&key)?.get(&field).cloned();
     let current = match &stored {
         None => 0.0,
         Some(v) => float_arg(v).map_err(|_| OpError::other("ERR hash value is not a float"))?,
@@ -253,7 +214,8 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>) -> CmdResult {
     }
     let text = super::strings::decimal_sum(stored.as_deref().unwrap_or(b"0"), &ctx.args[3])
         .unwrap_or_else(|| crate::resp::format_double(next));
-    write_hash(ctx, &key)?.set(&field, text.as_bytes());
+    ctx.create_as::<HashValue>(&key)?
+        .set(&field, text.as_bytes());
     Ok(Reply::bulk(text))
 }
 
@@ -265,7 +227,7 @@ fn hrandfield(ctx: &mut Ctx<'_>) -> CmdResult {
         Some(a) if is_opt(a, "withvalues") && ctx.args.len() == 4 => true,
         Some(_) => return Err(OpError::Syntax),
     };
-    let Some(h) = read_hash(ctx, &key)? else {
+    let Some(h) = ctx.read_as::<HashValue>(&key)? else {
         return Ok(if count.is_some() {
             Reply::Array(Vec::new())
         } else {
@@ -332,7 +294,7 @@ fn hscan(ctx: &mut Ctx<'_>) -> CmdResult {
         i += 2;
     }
     let mut items = Vec::new();
-    if let Some(h) = read_hash(ctx, &key)? {
+    if let Some(h) = ctx.read_as::<HashValue>(&key)? {
         for (f, v) in h.iter() {
             if pattern
                 .as_deref()

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use super::{int_arg, is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeySpec, OpError, Run};
 use crate::flags;
-use crate::keyspace::{Entry, Value};
+use crate::keyspace::Value;
 use crate::resp::Reply;
 
 type List = VecDeque<Bytes>;
@@ -48,48 +48,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", "1.2.0", "O(1)", "source destination"),
 ];
 
-fn read_list<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a List>, OpError> {
-    match ctx.read(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::List(l),
-            ..
-        }) => Ok(Some(l)),
-        Some(_) => Err(OpError::WrongType),
-    }
-}
-
-/// The list at `key` for writing: None when missing (created only if `create`).
-fn write_list<'a>(
-    ctx: &'a mut Ctx<'_>,
-    key: &[u8],
-    create: bool,
-) -> Result<Option<&'a mut List>, OpError> {
-    let now = ctx.now;
-    let db = ctx.db();
-    match db.get(key, now).map(|e| matches!(e.value, Value::List(_))) {
-        Some(false) => return Err(OpError::WrongType),
-        None if create => db.set(key, Value::List(Box::default()), now),
-        None => return Ok(None),
-        Some(true) => {}
-    }
-    match db.get(key, now) {
-        Some(Entry {
-            value: Value::List(l),
-            ..
-        }) => Ok(Some(l)),
-        _ => Err(OpError::WrongType),
-    }
-}
-
-fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
-    let now = ctx.now;
-    if matches!(ctx.db().peek(key, now), Some(Entry { value: Value::List(l), .. }) if l.is_empty())
-    {
-        ctx.db().remove(key);
-    }
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum End {
     Left,
@@ -127,7 +85,7 @@ fn push_generic(ctx: &mut Ctx<'_>, end: End, create: bool) -> CmdResult {
         .iter()
         .map(|v| Bytes::copy_from_slice(v))
         .collect();
-    let Some(list) = write_list(ctx, &key, create)? else {
+    let Some(list) = ctx.write_as::<List>(&key, create)? else {
         return Ok(Reply::Int(0));
     };
     for v in values {
@@ -170,7 +128,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, end: End) -> CmdResult {
         Some(_) => return Err(OpError::Syntax),
     };
     let key = ctx.args[1].clone();
-    let Some(list) = write_list(ctx, &key, false)? else {
+    let Some(list) = ctx.write_as::<List>(&key, false)? else {
         return Ok(if count.is_some() {
             Reply::NullArray
         } else {
@@ -186,7 +144,7 @@ fn pop_generic(ctx: &mut Ctx<'_>, end: End) -> CmdResult {
                 .collect(),
         ),
     };
-    remove_if_empty(ctx, &key);
+    ctx.drop_if_empty::<List>(&key);
     Ok(reply)
 }
 
@@ -201,7 +159,7 @@ fn rpop(ctx: &mut Ctx<'_>) -> CmdResult {
 fn llen(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     Ok(Reply::Int(
-        read_list(ctx, &key)?.map_or(0, |l| l.len() as i64),
+        ctx.read_as::<List>(&key)?.map_or(0, |l| l.len() as i64),
     ))
 }
 
@@ -224,7 +182,7 @@ fn range(start: i64, stop: i64, len: usize) -> Option<(usize, usize)> {
 fn lrange(ctx: &mut Ctx<'_>) -> CmdResult {
     let (start, stop) = (int_arg(&ctx.args[2])?, int_arg(&ctx.args[3])?);
     let key = ctx.args[1].clone();
-    let Some(list) = read_list(ctx, &key)? else {
+    let Some(list) = ctx.read_as::<List>(&key)? else {
         return Ok(Reply::Array(Vec::new()));
     };
     Ok(Reply::Array(match range(start, stop, list.len()) {
@@ -242,7 +200,7 @@ fn index(i: i64, len: usize) -> Option<usize> {
 fn lindex(ctx: &mut Ctx<'_>) -> CmdResult {
     let i = int_arg(&ctx.args[2])?;
     let key = ctx.args[1].clone();
-    let Some(list) = read_list(ctx, &key)? else {
+    let Some(list) = ctx.read_as::<List>(&key)? else {
         return Ok(Reply::Null);
     };
     Ok(index(i, list.len())
@@ -253,7 +211,9 @@ fn lindex(ctx: &mut Ctx<'_>) -> CmdResult {
 fn lset(ctx: &mut Ctx<'_>) -> CmdResult {
     let i = int_arg(&ctx.args[2])?;
     let (key, value) = (ctx.args[1].clone(), Bytes::copy_from_slice(&ctx.args[3]));
-    let list = write_list(ctx, &key, false)?.ok_or(OpError::NoSuchKey)?;
+    let list = ctx
+        .write_as::<List>(&key, false)?
+        .ok_or(OpError::NoSuchKey)?;
     let i = index(i, list.len()).ok_or_else(|| OpError::other("ERR index out of range"))?;
     list[i] = value;
     Ok(Reply::OK)
@@ -272,7 +232,7 @@ fn linsert(ctx: &mut Ctx<'_>) -> CmdResult {
         ctx.args[3].clone(),
         Bytes::copy_from_slice(&ctx.args[4]),
     );
-    let Some(list) = write_list(ctx, &key, false)? else {
+    let Some(list) = ctx.write_as::<List>(&key, false)? else {
         return Ok(Reply::Int(0));
     };
     let Some(at) = list.iter().position(|v| *v == pivot) else {
@@ -285,7 +245,7 @@ fn linsert(ctx: &mut Ctx<'_>) -> CmdResult {
 fn lrem(ctx: &mut Ctx<'_>) -> CmdResult {
     let count = int_arg(&ctx.args[2])?;
     let (key, value) = (ctx.args[1].clone(), ctx.args[3].clone());
-    let Some(list) = write_list(ctx, &key, false)? else {
+    let Some(list) = ctx.write_as::<List>(&key, false)? else {
         return Ok(Reply::Int(0));
     };
     // count > 0: first matches from the head; < 0: from the tail; 0: all.
@@ -308,14 +268,14 @@ fn lrem(ctx: &mut Ctx<'_>) -> CmdResult {
     for &i in &positions {
         list.remove(i);
     }
-    remove_if_empty(ctx, &key);
+    ctx.drop_if_empty::<List>(&key);
     Ok(Reply::Int(positions.len() as i64))
 }
 
 fn ltrim(ctx: &mut Ctx<'_>) -> CmdResult {
     let (start, stop) = (int_arg(&ctx.args[2])?, int_arg(&ctx.args[3])?);
     let key = ctx.args[1].clone();
-    let Some(list) = write_list(ctx, &key, false)? else {
+    let Some(list) = ctx.write_as::<List>(&key, false)? else {
         return Ok(Reply::OK);
     };
     match range(start, stop, list.len()) {
@@ -325,7 +285,7 @@ fn ltrim(ctx: &mut Ctx<'_>) -> CmdResult {
         }
         None => list.clear(),
     }
-    remove_if_empty(ctx, &key);
+    ctx.drop_if_empty::<List>(&key);
     Ok(Reply::OK)
 }
 
@@ -356,7 +316,7 @@ fn lpos(ctx: &mut Ctx<'_>) -> CmdResult {
         i += 2;
     }
     let (key, element) = (ctx.args[1].clone(), ctx.args[2].clone());
-    let list = read_list(ctx, &key)?;
+    let list = ctx.read_as::<List>(&key)?;
     let len = list.map_or(0, |l| l.len());
     let scan = if maxlen == 0 {
         len
@@ -412,14 +372,14 @@ fn move_generic(ctx: &mut Ctx<'_>, from: End, to: End) -> CmdResult {
     {
         return Err(OpError::WrongType);
     }
-    let Some(list) = write_list(ctx, &src, false)? else {
+    let Some(list) = ctx.write_as::<List>(&src, false)? else {
         return Ok(Reply::Null);
     };
     let Some(value) = pop(list, from) else {
         return Ok(Reply::Null);
     };
-    remove_if_empty(ctx, &src);
-    match write_list(ctx, &dst, true)? {
+    ctx.drop_if_empty::<List>(&src);
+    match ctx.write_as::<List>(&dst, true)? {
         Some(target) => push(target, to, value.clone()),
         None => return Err(OpError::WrongType),
     }

@@ -26,7 +26,7 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 
-use crate::keyspace::{Db, Keyspace};
+use crate::keyspace::{Collection, Db, Keyspace};
 use crate::resp::{parse_i64, Reply};
 use crate::shard::{ClientState, ShardEnv, Step};
 
@@ -407,6 +407,51 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     pub fn db(&mut self) -> &mut Db {
         self.ks.db(self.db)
+    }
+
+    /// The collection of type `T` at `key` for a read command (counted as a hit or miss): None
+    /// when missing, WRONGTYPE when the key holds another type.
+    pub fn read_as<T: Collection>(&mut self, key: &[u8]) -> Result<Option<&T>, OpError> {
+        match self.read(key) {
+            None => Ok(None),
+            Some(e) => T::of(&e.value).map(Some).ok_or(OpError::WrongType),
+        }
+    }
+
+    /// The collection at `key` for a write: None when missing, unless `create` stores an empty
+    /// one first; WRONGTYPE when the key holds another type.
+    pub fn write_as<T: Collection>(
+        &mut self,
+        key: &[u8],
+        create: bool,
+    ) -> Result<Option<&mut T>, OpError> {
+        let now = self.now;
+        let db = self.ks.db(self.db);
+        match db.get(key, now).map(|e| T::of(&e.value).is_some()) {
+            Some(false) => return Err(OpError::WrongType),
+            None if create => db.set(key, T::default().into_value(), now),
+            None => return Ok(None),
+            Some(true) => {}
+        }
+        Ok(db.get(key, now).and_then(|e| T::of_mut(&mut e.value)))
+    }
+
+    /// The collection at `key` for a write that adds to it, created empty when missing.
+    pub fn create_as<T: Collection>(&mut self, key: &[u8]) -> Result<&mut T, OpError> {
+        self.write_as(key, true)?.ok_or(OpError::WrongType)
+    }
+
+    /// Removes `key` once its collection is empty, as Redis does.
+    pub fn drop_if_empty<T: Collection>(&mut self, key: &[u8]) {
+        let now = self.now;
+        let db = self.ks.db(self.db);
+        if db
+            .peek(key, now)
+            .and_then(|e| T::of(&e.value))
+            .is_some_and(|c| c.is_empty())
+        {
+            db.remove(key);
+        }
     }
 
     /// A lookup by a read command: counts a keyspace hit or miss.

@@ -9,7 +9,7 @@ use rand::Rng;
 use super::{int_arg, is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeySpec, OpError, Run};
 use crate::flags;
 use crate::glob;
-use crate::keyspace::{Entry, SetValue, Value};
+use crate::keyspace::{SetValue, Value};
 use crate::resp::Reply;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -47,55 +47,6 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Iterates over members of a set.", "2.8.0", "O(1) for every call. O(N) for a complete iteration.", "key cursor [MATCH pattern] [COUNT count]"),
 ];
 
-fn read_set<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a SetValue>, OpError> {
-    match ctx.read(key) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Set(s),
-            ..
-        }) => Ok(Some(s)),
-        Some(_) => Err(OpError::WrongType),
-    }
-}
-
-/// The set at `key` for writing, created empty when missing.
-fn write_set<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<&'a mut SetValue, OpError> {
-    let now = ctx.now;
-    let db = ctx.db();
-    match db.get(key, now).map(|e| matches!(e.value, Value::Set(_))) {
-        Some(false) => return Err(OpError::WrongType),
-        None => db.set(key, Value::Set(Box::default()), now),
-        Some(true) => {}
-    }
-    match db.get(key, now) {
-        Some(Entry {
-            value: Value::Set(s),
-            ..
-        }) => Ok(s),
-        _ => Err(OpError::WrongType),
-    }
-}
-
-/// The set at `key` for a write that may empty it; None when missing.
-fn existing_set<'a>(ctx: &'a mut Ctx<'_>, key: &[u8]) -> Result<Option<&'a mut SetValue>, OpError> {
-    let now = ctx.now;
-    match ctx.db().get(key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Set(s),
-            ..
-        }) => Ok(Some(s)),
-        Some(_) => Err(OpError::WrongType),
-    }
-}
-
-fn remove_if_empty(ctx: &mut Ctx<'_>, key: &[u8]) {
-    let now = ctx.now;
-    if matches!(ctx.db().peek(key, now), Some(Entry { value: Value::Set(s), .. }) if s.is_empty()) {
-        ctx.db().remove(key);
-    }
-}
-
 fn set_reply(members: Vec<Bytes>) -> Reply {
     Reply::Set(members.into_iter().map(Reply::Bulk).collect())
 }
@@ -103,7 +54,7 @@ fn set_reply(members: Vec<Bytes>) -> Reply {
 fn sadd(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     let members: Vec<Bytes> = ctx.args[2..].to_vec();
-    let s = write_set(ctx, &key)?;
+    let s = ctx.create_as::<SetValue>(&key)?;
     Ok(Reply::Int(
         members.iter().filter(|m| s.insert(m)).count() as i64
     ))
@@ -112,25 +63,26 @@ fn sadd(ctx: &mut Ctx<'_>) -> CmdResult {
 fn srem(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     let members: Vec<Bytes> = ctx.args[2..].to_vec();
-    let Some(s) = existing_set(ctx, &key)? else {
+    let Some(s) = ctx.write_as::<SetValue>(&key, false)? else {
         return Ok(Reply::Int(0));
     };
     let removed = members.iter().filter(|m| s.remove(m)).count();
-    remove_if_empty(ctx, &key);
+    ctx.drop_if_empty::<SetValue>(&key);
     Ok(Reply::Int(removed as i64))
 }
 
 fn sismember(ctx: &mut Ctx<'_>) -> CmdResult {
     let (key, member) = (ctx.args[1].clone(), ctx.args[2].clone());
     Ok(Reply::Int(
-        read_set(ctx, &key)?.is_some_and(|s| s.contains(&member)) as i64,
+        ctx.read_as::<SetValue>(&key)?
+            .is_some_and(|s| s.contains(&member)) as i64,
     ))
 }
 
 fn smismember(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     let members: Vec<Bytes> = ctx.args[2..].to_vec();
-    let s = read_set(ctx, &key)?;
+    let s = ctx.read_as::<SetValue>(&key)?;
     Ok(Reply::Array(
         members
             .iter()
@@ -142,7 +94,7 @@ fn smismember(ctx: &mut Ctx<'_>) -> CmdResult {
 fn smembers(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     Ok(set_reply(
-        read_set(ctx, &key)?
+        ctx.read_as::<SetValue>(&key)?
             .map(SetValue::members)
             .unwrap_or_default(),
     ))
@@ -151,7 +103,7 @@ fn smembers(ctx: &mut Ctx<'_>) -> CmdResult {
 fn scard(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     Ok(Reply::Int(
-        read_set(ctx, &key)?.map_or(0, |s| s.len() as i64),
+        ctx.read_as::<SetValue>(&key)?.map_or(0, |s| s.len() as i64),
     ))
 }
 
@@ -174,7 +126,7 @@ fn count_arg(ctx: &Ctx<'_>, positive_only: bool) -> Result<Option<i64>, OpError>
 fn spop(ctx: &mut Ctx<'_>) -> CmdResult {
     let count = count_arg(ctx, true)?;
     let key = ctx.args[1].clone();
-    let Some(s) = existing_set(ctx, &key)? else {
+    let Some(s) = ctx.write_as::<SetValue>(&key, false)? else {
         return Ok(if count.is_some() {
             Reply::Set(Vec::new())
         } else {
@@ -189,7 +141,7 @@ fn spop(ctx: &mut Ctx<'_>) -> CmdResult {
             members.push(m);
         }
     }
-    remove_if_empty(ctx, &key);
+    ctx.drop_if_empty::<SetValue>(&key);
     Ok(match count {
         None => members.pop().map_or(Reply::Null, Reply::Bulk),
         Some(_) => set_reply(members),
@@ -199,7 +151,7 @@ fn spop(ctx: &mut Ctx<'_>) -> CmdResult {
 fn srandmember(ctx: &mut Ctx<'_>) -> CmdResult {
     let count = count_arg(ctx, false)?;
     let key = ctx.args[1].clone();
-    let Some(s) = read_set(ctx, &key)? else {
+    let Some(s) = ctx.read_as::<SetValue>(&key)? else {
         return Ok(if count.is_some() {
             Reply::Array(Vec::new())
         } else {
@@ -251,15 +203,18 @@ fn smove(ctx: &mut Ctx<'_>) -> CmdResult {
     }
     if src == dst {
         return Ok(Reply::Int(
-            read_set(ctx, &src)?.is_some_and(|s| s.contains(&member)) as i64,
+            ctx.read_as::<SetValue>(&src)?
+                .is_some_and(|s| s.contains(&member)) as i64,
         ));
     }
-    let moved = existing_set(ctx, &src)?.is_some_and(|s| s.remove(&member));
+    let moved = ctx
+        .write_as::<SetValue>(&src, false)?
+        .is_some_and(|s| s.remove(&member));
     if !moved {
         return Ok(Reply::Int(0));
     }
-    remove_if_empty(ctx, &src);
-    write_set(ctx, &dst)?.insert(&member);
+    ctx.drop_if_empty::<SetValue>(&src);
+    ctx.create_as::<SetValue>(&dst)?.insert(&member);
     Ok(Reply::Int(1))
 }
 
@@ -274,7 +229,7 @@ enum SetOp {
 fn combine(ctx: &mut Ctx<'_>, keys: &[Bytes], op: SetOp) -> Result<Vec<Bytes>, OpError> {
     let mut sets = Vec::with_capacity(keys.len());
     for k in keys {
-        sets.push(read_set(ctx, k)?.cloned());
+        sets.push(ctx.read_as::<SetValue>(k)?.cloned());
     }
     let Some((first, rest)) = sets.split_first() else {
         return Ok(Vec::new());
@@ -369,7 +324,8 @@ fn sscan(ctx: &mut Ctx<'_>) -> CmdResult {
         }
         i += 2;
     }
-    let members = read_set(ctx, &key)?
+    let members = ctx
+        .read_as::<SetValue>(&key)?
         .map(SetValue::members)
         .unwrap_or_default();
     let items = members

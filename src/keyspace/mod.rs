@@ -15,7 +15,7 @@ mod value;
 pub use db::{Db, Entry, ScanCursor};
 pub use hash::HashValue;
 pub use set::SetValue;
-pub use value::Value;
+pub use value::{Collection, Value};
 
 /// All databases of one shard.
 pub struct Keyspace {

@@ -93,3 +93,45 @@ impl Value {
         }
     }
 }
+
+/// A collection type held in a [`Value`]: how to find it there, and how to store a new one.
+/// Command families use it (through `Ctx::read_as` and friends) instead of matching on
+/// `Value` themselves, so WRONGTYPE and empty-key removal are decided in one place.
+pub trait Collection: Default {
+    fn of(value: &Value) -> Option<&Self>;
+    fn of_mut(value: &mut Value) -> Option<&mut Self>;
+    fn into_value(self) -> Value;
+    fn is_empty(&self) -> bool;
+}
+
+macro_rules! collection {
+    ($t:ty, $variant:ident) => {
+        impl Collection for $t {
+            fn of(value: &Value) -> Option<&Self> {
+                match value {
+                    Value::$variant(c) => Some(c),
+                    _ => None,
+                }
+            }
+
+            fn of_mut(value: &mut Value) -> Option<&mut Self> {
+                match value {
+                    Value::$variant(c) => Some(c),
+                    _ => None,
+                }
+            }
+
+            fn into_value(self) -> Value {
+                Value::$variant(Box::new(self))
+            }
+
+            fn is_empty(&self) -> bool {
+                <$t>::is_empty(self)
+            }
+        }
+    };
+}
+
+collection!(HashValue, Hash);
+collection!(SetValue, Set);
+collection!(std::collections::VecDeque<Bytes>, List);
