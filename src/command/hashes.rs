@@ -274,25 +274,7 @@ fn hrandfield(ctx: &mut Ctx<'_>) -> CmdResult {
 /// does for its compact encodings.
 fn hscan(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
-    std::str::from_utf8(&ctx.args[2])
-        .ok()
-        .and_then(|c| c.parse::<u64>().ok())
-        .ok_or_else(|| OpError::other("ERR invalid cursor"))?;
-    let mut pattern: Option<Bytes> = None;
-    let mut i = 3;
-    while i < ctx.args.len() {
-        let value = ctx.args.get(i + 1).ok_or(OpError::Syntax)?;
-        if is_opt(&ctx.args[i], "match") {
-            pattern = Some(value.clone());
-        } else if is_opt(&ctx.args[i], "count") {
-            if int_arg(value)? < 1 {
-                return Err(OpError::Syntax);
-            }
-        } else {
-            return Err(OpError::Syntax);
-        }
-        i += 2;
-    }
+    let pattern = super::collection_scan_args(ctx.args)?;
     let mut items = Vec::new();
     if let Some(h) = ctx.read_as::<HashValue>(&key)? {
         for (f, v) in h.iter() {

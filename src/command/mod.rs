@@ -471,6 +471,32 @@ pub struct ConnCtx<'a> {
     pub env: &'a ShardEnv,
 }
 
+/// The arguments of HSCAN and SSCAN (`key cursor [MATCH pattern] [COUNT count]`): checks the
+/// cursor and COUNT as Redis does and returns the MATCH pattern. These commands return the whole
+/// collection in one call, so the cursor's value does not matter beyond being valid.
+pub fn collection_scan_args(args: &[Bytes]) -> Result<Option<Bytes>, OpError> {
+    std::str::from_utf8(&args[2])
+        .ok()
+        .and_then(|c| c.parse::<u64>().ok())
+        .ok_or_else(|| OpError::other("ERR invalid cursor"))?;
+    let mut pattern = None;
+    let mut i = 3;
+    while i < args.len() {
+        let value = args.get(i + 1).ok_or(OpError::Syntax)?;
+        if is_opt(&args[i], "match") {
+            pattern = Some(value.clone());
+        } else if is_opt(&args[i], "count") {
+            if int_arg(value)? < 1 {
+                return Err(OpError::Syntax);
+            }
+        } else {
+            return Err(OpError::Syntax);
+        }
+        i += 2;
+    }
+    Ok(pattern)
+}
+
 /// Parses an integer argument as Redis does (`ERR value is not an integer or out of range`).
 pub fn int_arg(arg: &[u8]) -> Result<i64, OpError> {
     parse_i64(arg).ok_or(OpError::NotInteger)

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use super::{int_arg, is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeySpec, OpError, Run};
+use super::{int_arg, spec, CmdResult, CommandSpec, Ctx, Group, KeySpec, OpError, Run};
 use crate::flags;
 use crate::glob;
 use crate::keyspace::{SetValue, Value};
@@ -305,25 +305,7 @@ fn sdiffstore(ctx: &mut Ctx<'_>) -> CmdResult {
 /// SSCAN returns the whole set in one call (cursor 0), as Redis does for intsets.
 fn sscan(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
-    std::str::from_utf8(&ctx.args[2])
-        .ok()
-        .and_then(|c| c.parse::<u64>().ok())
-        .ok_or_else(|| OpError::other("ERR invalid cursor"))?;
-    let mut pattern: Option<Bytes> = None;
-    let mut i = 3;
-    while i < ctx.args.len() {
-        let value = ctx.args.get(i + 1).ok_or(OpError::Syntax)?;
-        if is_opt(&ctx.args[i], "match") {
-            pattern = Some(value.clone());
-        } else if is_opt(&ctx.args[i], "count") {
-            if int_arg(value)? < 1 {
-                return Err(OpError::Syntax);
-            }
-        } else {
-            return Err(OpError::Syntax);
-        }
-        i += 2;
-    }
+    let pattern = super::collection_scan_args(ctx.args)?;
     let members = ctx
         .read_as::<SetValue>(&key)?
         .map(SetValue::members)
