@@ -3,7 +3,10 @@
 # Sourced by run.sh and test.sh; safe to run again.
 set -euo pipefail
 
-FERRITE_PACKAGES=(redis-server redis-tools prometheus curl)
+# The dataplane build needs clang (the XDP program), libelf, zlib, m4 and make (libxdp-sys builds
+# libxdp and libbpf from source); its lab and tests need iproute2 (netns, veth, tc netem) and ethtool.
+FERRITE_PACKAGES=(redis-server redis-tools prometheus curl
+  clang libelf-dev zlib1g-dev m4 make pkg-config libbpf-dev bpftool ethtool iproute2 iputils-ping)
 
 missing=()
 for pkg in "${FERRITE_PACKAGES[@]}"; do
