@@ -18,6 +18,123 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub metrics: MetricsConfig,
     pub cluster: ClusterConfig,
+    pub dataplane: DataplaneConfig,
+}
+
+/// Which network path clients reach the shards through.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DataplaneMode {
+    /// Kernel sockets only (the fallback listener); no NIC is taken over.
+    #[default]
+    Kernel,
+    /// An XDP program steers the dataplane address's frames to AF_XDP sockets served by the
+    /// shards' userspace TCP endpoints; the kernel-socket listener keeps serving beside it.
+    AfXdp,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum XdpMode {
+    /// Native (driver) mode if the driver has it, else generic.
+    #[default]
+    Auto,
+    Native,
+    Generic,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum BindMode {
+    /// Zero-copy if the driver supports it, else copy.
+    #[default]
+    Auto,
+    ZeroCopy,
+    Copy,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataplaneConfig {
+    pub mode: DataplaneMode,
+    /// The NIC (or veth) whose queues the dataplane takes over.
+    pub interface: String,
+    /// The dataplane's own IPv4 address with its prefix, e.g. "10.77.0.1/24". Not configured on
+    /// the kernel's side of the interface: only Ferrite answers for it.
+    pub address: String,
+    /// Router for clients off the subnet; empty for none. Replies go back to the MAC each
+    /// connection's frames came from, so this is checked for sanity and shown, not routed with.
+    pub gateway: String,
+    /// TCP port the dataplane serves.
+    pub port: u16,
+    /// NIC queues to serve, one AF_XDP socket and one shard each; 0 means all of the interface's
+    /// receive queues.
+    pub queues: u32,
+    pub xdp_mode: XdpMode,
+    pub bind_mode: BindMode,
+    /// Spin on the rings instead of sleeping when idle: lower latency, a full core per shard.
+    pub busy_poll: bool,
+    /// Bytes per UMEM frame: 2048 or 4096.
+    pub frame_size: u32,
+    /// UMEM frames per queue, half for receive and half for transmit.
+    pub frame_count: u32,
+    /// Descriptors per AF_XDP ring (fill, completion, rx, tx); a power of two.
+    pub ring_size: u32,
+    /// Lower bound of the TCP retransmission timeout, in milliseconds.
+    pub min_rto_ms: u64,
+    /// Most TCP connections per shard, in any state.
+    pub max_connections: usize,
+    /// Most half-open connections per shard (the listen backlog).
+    pub backlog: usize,
+    /// Verify IPv4, TCP and ICMP checksums of received frames.
+    pub verify_checksums: bool,
+}
+
+impl Default for DataplaneConfig {
+    fn default() -> Self {
+        DataplaneConfig {
+            mode: DataplaneMode::Kernel,
+            interface: String::new(),
+            address: String::new(),
+            gateway: String::new(),
+            port: 6379,
+            queues: 0,
+            xdp_mode: XdpMode::Auto,
+            bind_mode: BindMode::Auto,
+            busy_poll: false,
+            frame_size: 2048,
+            frame_count: 8192,
+            ring_size: 2048,
+            min_rto_ms: 20,
+            max_connections: 65536,
+            backlog: 1024,
+            verify_checksums: true,
+        }
+    }
+}
+
+impl DataplaneConfig {
+    /// The address and prefix length of `address`.
+    pub fn parse_address(&self) -> Result<(std::net::Ipv4Addr, u8), ConfigError> {
+        let bad = || {
+            ConfigError(format!(
+                "invalid value for dataplane.address: {:?} is not an IPv4 address with a prefix length, like \"10.77.0.1/24\"",
+                self.address
+            ))
+        };
+        let (ip, prefix) = self.address.split_once('/').ok_or_else(bad)?;
+        let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| bad())?;
+        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+        if prefix == 0
+            || prefix > 32
+            || ip.is_unspecified()
+            || ip.is_broadcast()
+            || ip.is_multicast()
+        {
+            return Err(bad());
+        }
+        Ok((ip, prefix))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -145,6 +262,58 @@ impl Config {
         }
         if self.limits.maxclients == 0 {
             return bad("limits.maxclients", "must be at least 1");
+        }
+        let dp = &self.dataplane;
+        if dp.mode == DataplaneMode::AfXdp {
+            if dp.interface.is_empty() {
+                return bad(
+                    "dataplane.interface",
+                    "af_xdp mode needs the interface to serve",
+                );
+            }
+            let (addr, prefix) = dp.parse_address()?;
+            if !dp.gateway.is_empty() {
+                let gw: std::net::Ipv4Addr = dp.gateway.parse().map_err(|_| {
+                    ConfigError(format!(
+                        "invalid value for dataplane.gateway: {:?} is not an IPv4 address",
+                        dp.gateway
+                    ))
+                })?;
+                let mask = u32::MAX << (32 - u32::from(prefix));
+                if u32::from(gw) & mask != u32::from(addr) & mask {
+                    return bad(
+                        "dataplane.gateway",
+                        "must be on the dataplane address's subnet",
+                    );
+                }
+            }
+            if dp.port == 0 {
+                return bad("dataplane.port", "must be a port number, 1-65535");
+            }
+        }
+        if dp.frame_size != 2048 && dp.frame_size != 4096 {
+            return bad("dataplane.frame_size", "must be 2048 or 4096");
+        }
+        if !dp.ring_size.is_power_of_two() || !(64..=16384).contains(&dp.ring_size) {
+            return bad(
+                "dataplane.ring_size",
+                "must be a power of two between 64 and 16384",
+            );
+        }
+        if dp.frame_count < 2 * dp.ring_size.min(4096) || dp.frame_count > 1 << 20 {
+            return bad(
+                "dataplane.frame_count",
+                "must be at least twice ring_size (up to 4096) and at most 1048576",
+            );
+        }
+        if !(1..=60_000).contains(&dp.min_rto_ms) {
+            return bad("dataplane.min_rto_ms", "must be between 1 and 60000");
+        }
+        if dp.max_connections == 0 || dp.backlog == 0 {
+            return bad(
+                "dataplane.max_connections",
+                "max_connections and backlog must be at least 1",
+            );
         }
         Ok(())
     }

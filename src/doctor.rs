@@ -93,6 +93,90 @@ pub fn run(config_file: Option<&Path>) -> Vec<Check> {
     checks.push(transparent_huge_pages());
     checks.push(overcommit());
     checks.push(open_files(config.limits.maxclients));
+    if config.dataplane.mode == crate::config::DataplaneMode::AfXdp {
+        checks.extend(dataplane(&config));
+    }
+    checks
+}
+
+/// The AF_XDP dataplane's needs: the interface and its queues, privileges, locked memory.
+fn dataplane(config: &Config) -> Vec<Check> {
+    let dp = &config.dataplane;
+    let mut checks = Vec::new();
+    match netstack::xsk::interface_info(&dp.interface) {
+        Ok((_, mac, queues)) => {
+            let served = if dp.queues == 0 { queues } else { dp.queues };
+            let shards = config.shard_count();
+            checks.push(if served as usize > shards {
+                check(
+                    "dataplane interface",
+                    Status::Fail,
+                    format!("{} has {queues} receive queues, {served} to serve, but only {shards} shards", dp.interface),
+                    format!("every served queue needs a shard: set [server] shards >= {served}, or reduce the queues (ethtool -L {} combined {shards}) and set [dataplane] queues", dp.interface),
+                )
+            } else {
+                check(
+                    "dataplane interface",
+                    if served < queues { Status::Warn } else { Status::Pass },
+                    format!(
+                        "{} ({}) has {queues} receive queues, {served} served by {shards} shards",
+                        dp.interface,
+                        mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+                    ),
+                    if served < queues { "frames for the dataplane arriving on unserved queues are dropped: serve them all (queues = 0)" } else { "" },
+                )
+            });
+        }
+        Err(e) => checks.push(check(
+            "dataplane interface",
+            Status::Fail,
+            e.to_string(),
+            "set [dataplane] interface to a NIC (ip -br link), or run scripts/lab.sh for a veth lab",
+        )),
+    }
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    checks.push(if root {
+        check("dataplane privileges", Status::Pass, "running as root", "")
+    } else {
+        check(
+            "dataplane privileges",
+            Status::Warn,
+            "not root: loading XDP and binding AF_XDP sockets need CAP_BPF, CAP_NET_ADMIN, CAP_NET_RAW and CAP_PERFMON",
+            "run as root, or through ferrite-ops/systemd/ferrite.service, which grants them",
+        )
+    });
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct we pass.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut lim) } == 0;
+    let need = u64::from(dp.frame_size) * u64::from(dp.frame_count);
+    checks.push(
+        if !ok || lim.rlim_cur == libc::RLIM_INFINITY || lim.rlim_cur >= need || root {
+            check(
+                "dataplane locked memory",
+                Status::Pass,
+                format!(
+                    "each queue's UMEM needs {} KiB of locked memory",
+                    need / 1024
+                ),
+                "",
+            )
+        } else {
+            check(
+                "dataplane locked memory",
+                Status::Fail,
+                format!(
+                    "memlock limit {} KiB is below one queue's UMEM ({} KiB)",
+                    lim.rlim_cur / 1024,
+                    need / 1024
+                ),
+                "raise it (ulimit -l unlimited, or LimitMEMLOCK=infinity in the service unit)",
+            )
+        },
+    );
     checks
 }
 

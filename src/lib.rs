@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod config;
+pub mod dataplane;
 pub mod doctor;
 pub mod glob;
 pub mod keyspace;

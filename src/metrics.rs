@@ -59,150 +59,216 @@ struct ShardCollector {
 }
 
 /// (name, help, type, label) of every family the collector produces.
-const FAMILIES: &[(&str, &str, MetricType, Option<&str>)] = &[
+const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
     (
         "ferrite_commands_total",
         "Commands processed, by command.",
         MetricType::COUNTER,
-        Some("command"),
+        &["command"],
     ),
     (
         "ferrite_command_failures_total",
         "Commands that replied with an error, by command.",
         MetricType::COUNTER,
-        Some("command"),
+        &["command"],
     ),
     (
         "ferrite_latency_seconds",
         "Command execution time, by command.",
         MetricType::HISTOGRAM,
-        Some("command"),
+        &["command"],
     ),
     (
         "ferrite_connections_total",
         "Client connections accepted, by listener.",
         MetricType::COUNTER,
-        Some("listener"),
+        &["listener"],
     ),
     (
         "ferrite_connected_clients",
         "Clients connected now.",
         MetricType::GAUGE,
-        None,
+        &[],
     ),
     (
         "ferrite_rejected_connections_total",
         "Connections refused at maxclients.",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_memory_bytes",
         "Memory by category (keyspace is an estimate from sampled entries).",
         MetricType::GAUGE,
-        Some("category"),
+        &["category"],
     ),
     (
         "ferrite_keys_total",
         "Keys, by database.",
         MetricType::GAUGE,
-        Some("db"),
+        &["db"],
     ),
     (
         "ferrite_keys_with_ttl",
         "Keys with a time to live, by database.",
         MetricType::GAUGE,
-        Some("db"),
+        &["db"],
     ),
     (
         "ferrite_keyspace_hits_total",
         "Key lookups by read commands that found the key.",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_keyspace_misses_total",
         "Key lookups by read commands that did not find the key.",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_expired_keys_total",
         "Keys removed because their time to live passed.",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_evicted_keys_total",
         "Keys evicted for memory (no eviction policy is active).",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_auth_failures_total",
         "Failed AUTH and HELLO AUTH attempts.",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_protocol_errors_total",
         "Requests that broke the protocol (the client was disconnected).",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_net_input_bytes_total",
         "Bytes read from clients.",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_net_output_bytes_total",
         "Bytes written to clients.",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_multi_shard_commands_total",
         "Commands that ran atomically across shards.",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_multi_shard_retries_total",
         "Multi-shard schedules refused and retried.",
         MetricType::COUNTER,
-        None,
+        &[],
     ),
     (
         "ferrite_shard_queue_depth",
         "Messages waiting in a shard's inbound queues.",
         MetricType::GAUGE,
-        Some("shard"),
+        &["shard"],
     ),
     (
         "ferrite_shard_messages_total",
         "Messages a shard took off its inbound queues.",
         MetricType::COUNTER,
-        Some("shard"),
+        &["shard"],
     ),
     (
         "ferrite_shard_queue_full_total",
         "Times a sender found one of a shard's queues full (and held the message back).",
         MetricType::COUNTER,
-        Some("shard"),
+        &["shard"],
     ),
     (
         "ferrite_persistence_last_save",
         "Unix time of the last successful save (server start when none yet).",
         MetricType::GAUGE,
-        None,
+        &[],
     ),
     (
         "ferrite_uptime_seconds",
         "Seconds since the server started.",
         MetricType::GAUGE,
-        None,
+        &[],
+    ),
+    (
+        "ferrite_dataplane_xdp_frames_total",
+        "Frames the XDP program saw, by action: redirected to an AF_XDP socket, passed to the kernel, dropped (dataplane frame on a queue with no socket).",
+        MetricType::COUNTER,
+        &["action"],
+    ),
+    (
+        "ferrite_dataplane_rx_frames_total",
+        "Frames received on an AF_XDP socket, by NIC queue.",
+        MetricType::COUNTER,
+        &["queue"],
+    ),
+    (
+        "ferrite_dataplane_tx_frames_total",
+        "Frames put on an AF_XDP socket's tx ring, by NIC queue.",
+        MetricType::COUNTER,
+        &["queue"],
+    ),
+    (
+        "ferrite_dataplane_tx_ring_full_total",
+        "Frames the stack could not send for want of a free UMEM frame or tx descriptor, by NIC queue.",
+        MetricType::COUNTER,
+        &["queue"],
+    ),
+    (
+        "ferrite_dataplane_rx_dropped_total",
+        "Received frames the userspace stack dropped, by NIC queue and reason.",
+        MetricType::COUNTER,
+        &["queue", "reason"],
+    ),
+    (
+        "ferrite_dataplane_tcp_connections",
+        "Userspace TCP connections in any state, by NIC queue.",
+        MetricType::GAUGE,
+        &["queue"],
+    ),
+    (
+        "ferrite_dataplane_tcp_segments_total",
+        "TCP segments received and sent by the userspace endpoint, by NIC queue and direction.",
+        MetricType::COUNTER,
+        &["queue", "direction"],
+    ),
+    (
+        "ferrite_dataplane_tcp_retransmits_total",
+        "TCP segments retransmitted, by NIC queue and trigger (timeout or fast retransmit).",
+        MetricType::COUNTER,
+        &["queue", "kind"],
+    ),
+    (
+        "ferrite_dataplane_tcp_resets_total",
+        "TCP resets, by NIC queue and direction.",
+        MetricType::COUNTER,
+        &["queue", "direction"],
+    ),
+    (
+        "ferrite_dataplane_tcp_syn_dropped_total",
+        "SYNs dropped because the listen backlog was full, by NIC queue.",
+        MetricType::COUNTER,
+        &["queue"],
+    ),
+    (
+        "ferrite_dataplane_tcp_timeouts_total",
+        "Connections given up after the retransmission limit, by NIC queue.",
+        MetricType::COUNTER,
+        &["queue"],
     ),
 ];
 
@@ -225,10 +291,19 @@ impl ShardCollector {
 }
 
 fn label(name: &str, value: &str) -> Vec<LabelPair> {
-    let mut pair = LabelPair::default();
-    pair.set_name(name.to_string());
-    pair.set_value(value.to_string());
-    vec![pair]
+    labels(&[(name, value)])
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Vec<LabelPair> {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            let mut pair = LabelPair::default();
+            pair.set_name(name.to_string());
+            pair.set_value(value.to_string());
+            pair
+        })
+        .collect()
 }
 
 fn counter(labels: Vec<LabelPair>, v: f64) -> Metric {
@@ -252,7 +327,7 @@ fn family(name: &str, metrics: Vec<Metric>) -> MetricFamily {
         name,
         "",
         MetricType::GAUGE,
-        None,
+        &[],
     ));
     let mut f = MetricFamily::default();
     f.set_name(name.to_string());
@@ -324,14 +399,21 @@ impl Collector for ShardCollector {
         let memory = [
             ("keyspace", sum(|i| i.dataset_bytes as u64)),
             ("connections", sum(|i| i.buffer_bytes as u64)),
-            ("netstack", 0.0),
+            (
+                "netstack",
+                infos
+                    .iter()
+                    .filter_map(|i| i.dataplane.as_ref())
+                    .map(|d| d.memory_bytes as f64)
+                    .sum(),
+            ),
             ("persistence", 0.0),
             ("allocator", allocated_bytes() as f64),
             ("resident", resident_bytes() as f64),
         ];
         let one = |v: f64, make: fn(Vec<LabelPair>, f64) -> Metric| vec![make(Vec::new(), v)];
         let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64;
-        vec![
+        let mut families = vec![
             family(
                 "ferrite_commands_total",
                 commands
@@ -349,10 +431,16 @@ impl Collector for ShardCollector {
             family("ferrite_latency_seconds", latency),
             family(
                 "ferrite_connections_total",
-                vec![counter(
-                    label("listener", "fallback"),
-                    stats.connections_received as f64,
-                )],
+                vec![
+                    counter(
+                        label("listener", "fallback"),
+                        (stats.connections_received - stats.dataplane_connections_received) as f64,
+                    ),
+                    counter(
+                        label("listener", "dataplane"),
+                        stats.dataplane_connections_received as f64,
+                    ),
+                ],
             ),
             family(
                 "ferrite_connected_clients",
@@ -428,8 +516,120 @@ impl Collector for ShardCollector {
                 "ferrite_uptime_seconds",
                 one(server.uptime_secs() as f64, gauge),
             ),
-        ]
+        ];
+        if let Some(dp) = &server.dataplane {
+            families.extend(dataplane_families(dp, &infos));
+        }
+        families
     }
+}
+
+/// The dataplane's families: the XDP program's counters and each queue's port and TCP endpoint.
+fn dataplane_families(dp: &crate::dataplane::Dataplane, infos: &[ShardInfo]) -> Vec<MetricFamily> {
+    let xdp = dp.counters.read().unwrap_or_default();
+    let queues: Vec<_> = infos.iter().filter_map(|i| i.dataplane.as_ref()).collect();
+    let per_queue = |make: fn(Vec<LabelPair>, f64) -> Metric,
+                     extra: &[(&str, &str)],
+                     f: &dyn Fn(&crate::shard::DataplaneInfo) -> u64| {
+        queues
+            .iter()
+            .map(|q| {
+                let queue = q.queue.to_string();
+                let mut pairs = vec![("queue", queue.as_str())];
+                pairs.extend_from_slice(extra);
+                make(labels(&pairs), f(q) as f64)
+            })
+            .collect::<Vec<_>>()
+    };
+    type QueueFigure = fn(&crate::shard::DataplaneInfo) -> u64;
+    let dropped: [(&str, QueueFigure); 6] = [
+        ("malformed", |d: &crate::shard::DataplaneInfo| {
+            d.endpoint.rx_dropped_malformed
+        }),
+        ("checksum", |d: &crate::shard::DataplaneInfo| {
+            d.endpoint.rx_dropped_checksum
+        }),
+        ("fragment", |d: &crate::shard::DataplaneInfo| {
+            d.endpoint.rx_dropped_fragment
+        }),
+        ("not_for_us", |d: &crate::shard::DataplaneInfo| {
+            d.endpoint.rx_dropped_not_for_us
+        }),
+        ("unknown_ethertype", |d: &crate::shard::DataplaneInfo| {
+            d.endpoint.rx_dropped_unknown_ethertype
+        }),
+        ("unsupported", |d: &crate::shard::DataplaneInfo| {
+            d.endpoint.rx_dropped_unsupported
+        }),
+    ];
+    vec![
+        family(
+            "ferrite_dataplane_xdp_frames_total",
+            vec![
+                counter(label("action", "redirected"), xdp.redirected as f64),
+                counter(label("action", "passed"), xdp.passed as f64),
+                counter(label("action", "dropped"), xdp.dropped as f64),
+            ],
+        ),
+        family(
+            "ferrite_dataplane_rx_frames_total",
+            per_queue(counter, &[], &|d| d.port.rx_frames),
+        ),
+        family(
+            "ferrite_dataplane_tx_frames_total",
+            per_queue(counter, &[], &|d| d.port.tx_frames),
+        ),
+        family(
+            "ferrite_dataplane_tx_ring_full_total",
+            per_queue(counter, &[], &|d| d.port.tx_full),
+        ),
+        family(
+            "ferrite_dataplane_rx_dropped_total",
+            dropped
+                .iter()
+                .flat_map(|(reason, f)| per_queue(counter, &[("reason", reason)], f))
+                .collect(),
+        ),
+        family(
+            "ferrite_dataplane_tcp_connections",
+            per_queue(gauge, &[], &|d| d.connections as u64),
+        ),
+        family("ferrite_dataplane_tcp_segments_total", {
+            let mut v = per_queue(counter, &[("direction", "in")], &|d| {
+                d.endpoint.tcp_segments_in
+            });
+            v.extend(per_queue(counter, &[("direction", "out")], &|d| {
+                d.endpoint.tcp_segments_out
+            }));
+            v
+        }),
+        family("ferrite_dataplane_tcp_retransmits_total", {
+            let mut v = per_queue(counter, &[("kind", "timeout")], &|d| {
+                d.endpoint.tcp_retransmits_timeout
+            });
+            v.extend(per_queue(counter, &[("kind", "fast")], &|d| {
+                d.endpoint.tcp_retransmits_fast
+            }));
+            v
+        }),
+        family("ferrite_dataplane_tcp_resets_total", {
+            let mut v = per_queue(counter, &[("direction", "sent")], &|d| {
+                d.endpoint.tcp_resets_sent
+            });
+            v.extend(per_queue(counter, &[("direction", "received")], &|d| {
+                d.endpoint.tcp_resets_received
+            }));
+            v
+        }),
+        family(
+            "ferrite_dataplane_tcp_syn_dropped_total",
+            per_queue(counter, &[], &|d| d.endpoint.tcp_syn_dropped_backlog),
+        ),
+        family(
+            "ferrite_dataplane_tcp_timeouts_total",
+            per_queue(counter, &[], &|d| d.endpoint.tcp_timeouts),
+        ),
+    ]
 }
 
 /// The one registry, with every subsystem's collector.

@@ -45,6 +45,8 @@ pub struct Server {
     /// The address the listener really bound (port 0 picks one).
     pub addr: SocketAddr,
     pub config_file: Option<std::path::PathBuf>,
+    /// The kernel-bypass dataplane, when `[dataplane] mode = "af_xdp"`.
+    pub dataplane: Option<crate::dataplane::Dataplane>,
 }
 
 impl Server {
@@ -74,6 +76,24 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
     let mut listener = TcpListener::from_std(std_listener);
 
     let shards = config.shard_count();
+    // Detaches the XDP program when dropped, after the shards have stopped.
+    let mut _xdp_program = None;
+    let (dataplane, mut setups) = match config.dataplane.mode {
+        crate::config::DataplaneMode::Kernel => (None, Vec::new()),
+        crate::config::DataplaneMode::AfXdp => {
+            let (dp, program, setups) = crate::dataplane::start(&config.dataplane, shards)?;
+            _xdp_program = Some(program);
+            tracing::info!(
+                interface = %dp.interface,
+                address = %dp.local,
+                queues = dp.queues,
+                xdp_mode = ?dp.xdp_mode,
+                zero_copy = dp.zero_copy,
+                "dataplane attached"
+            );
+            (Some(dp), setups)
+        }
+    };
     let mut polls = Vec::with_capacity(shards);
     let mut wakers = Vec::with_capacity(shards);
     for _ in 0..shards {
@@ -120,11 +140,14 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
         ),
         addr,
         config_file,
+        dataplane,
     });
 
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     let mut threads = Vec::with_capacity(shards);
-    for (id, poll) in polls.into_iter().enumerate() {
+    let mut setups = setups.drain(..).map(Some).collect::<Vec<_>>();
+    setups.resize_with(shards, || None);
+    for ((id, poll), setup) in polls.into_iter().enumerate().zip(setups) {
         let server = server.clone();
         let core = (!cores.is_empty()).then(|| cores[id % cores.len()]);
         let thread = std::thread::Builder::new()
@@ -135,7 +158,7 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
                         tracing::warn!(shard = id, core = core.id, "cannot pin shard to its core");
                     }
                 }
-                Shard::new(id, server, poll).run();
+                Shard::new(id, server, poll, setup).run();
             })?;
         threads.push(thread);
     }

@@ -1,5 +1,6 @@
-//! One client connection on a kernel socket: its buffers, its protocol state, and the reply slots
-//! that keep replies in request order when some are computed on other shards (DESIGN rule 4).
+//! One client connection, on a kernel socket or on the dataplane's userspace TCP endpoint: its
+//! buffers, its protocol state, and the reply slots that keep replies in request order when some
+//! are computed on other shards (DESIGN rule 4).
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
@@ -7,6 +8,7 @@ use std::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
 use mio::net::TcpStream;
+use netstack::iface::{ConnHandle, Interface};
 
 use crate::resp::{Protocol, Reply, RequestParser};
 
@@ -44,8 +46,34 @@ pub struct ClientState {
     pub multi: Option<crate::command::transactions::MultiState>,
 }
 
+/// Where a connection's bytes travel.
+pub enum Transport {
+    /// A kernel socket handed over by the control plane's listener.
+    Kernel(TcpStream),
+    /// A connection of this shard's userspace TCP endpoint (the AF_XDP dataplane).
+    Dataplane(ConnHandle),
+}
+
+impl Transport {
+    fn read(&mut self, iface: Option<&mut Interface>, buf: &mut [u8]) -> io::Result<usize> {
+        match (self, iface) {
+            (Transport::Kernel(s), _) => s.read(buf),
+            (Transport::Dataplane(h), Some(iface)) => iface.recv(*h, buf),
+            (Transport::Dataplane(_), None) => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+
+    fn write(&mut self, iface: Option<&mut Interface>, buf: &[u8]) -> io::Result<usize> {
+        match (self, iface) {
+            (Transport::Kernel(s), _) => s.write(buf),
+            (Transport::Dataplane(h), Some(iface)) => iface.send(*h, buf),
+            (Transport::Dataplane(_), None) => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+}
+
 pub struct Conn {
-    pub stream: TcpStream,
+    pub stream: Transport,
     pub client: ClientState,
     pub rbuf: BytesMut,
     pub parser: RequestParser,
@@ -80,7 +108,7 @@ pub enum ReadOutcome {
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, client: ClientState) -> Conn {
+    pub fn new(stream: Transport, client: ClientState) -> Conn {
         Conn {
             stream,
             client,
@@ -101,10 +129,15 @@ impl Conn {
     }
 
     /// Reads what the socket has, up to the read budget, through the shard's scratch buffer.
-    pub fn read(&mut self, scratch: &mut [u8]) -> io::Result<ReadOutcome> {
+    /// `iface` is the shard's dataplane endpoint, if it has one.
+    pub fn read(
+        &mut self,
+        scratch: &mut [u8],
+        mut iface: Option<&mut Interface>,
+    ) -> io::Result<ReadOutcome> {
         let mut total = 0;
         loop {
-            match self.stream.read(scratch) {
+            match self.stream.read(iface.as_deref_mut(), scratch) {
                 Ok(0) => return Ok(ReadOutcome::Closed),
                 Ok(n) => {
                     self.rbuf.extend_from_slice(&scratch[..n]);
@@ -207,10 +240,17 @@ impl Conn {
 
     /// Writes what it can, encoding waiting replies as room frees up; adds the bytes written to
     /// `written`. Ok(true) when everything known so far is written.
-    pub fn flush(&mut self, written: &mut u64) -> io::Result<bool> {
+    pub fn flush(
+        &mut self,
+        written: &mut u64,
+        mut iface: Option<&mut Interface>,
+    ) -> io::Result<bool> {
         loop {
             while self.wpos < self.wbuf.len() {
-                match self.stream.write(&self.wbuf[self.wpos..]) {
+                match self
+                    .stream
+                    .write(iface.as_deref_mut(), &self.wbuf[self.wpos..])
+                {
                     Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                     Ok(n) => {
                         self.wpos += n;

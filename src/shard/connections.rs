@@ -1,5 +1,6 @@
-//! A shard's kernel-socket connections: accepting a handed-over socket, reading (bounded, with
-//! back-pressure), parsing and routing requests, writing replies, closing.
+//! A shard's connections: accepting a handed-over kernel socket (dataplane connections arrive
+//! through `dataplane.rs`), reading (bounded, with back-pressure), parsing and routing requests,
+//! writing replies, closing.
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -8,7 +9,7 @@ use bytes::Bytes;
 use mio::net::TcpStream;
 use mio::{Interest, Token};
 
-use super::conn::{self, Conn, ReadOutcome};
+use super::conn::{self, Conn, ReadOutcome, Transport};
 use super::{command_for, txn, ClientState, ExecReq, Msg, Origin, Shard, ShardInfo, Step};
 use crate::command::{transactions, ConnCtx, Run};
 use crate::resp::{ParseLimits, Protocol, Reply};
@@ -60,7 +61,7 @@ impl Shard {
         };
         tracing::debug!(shard = self.env.id, client = client.id, %addr, "client connected");
         self.stats.connections_received += 1;
-        self.conns[token] = Some(Conn::new(stream, client));
+        self.conns[token] = Some(Conn::new(Transport::Kernel(stream), client));
         // Data may already be waiting; edge-triggered readiness would not report it again.
         self.read_ready.push(token);
     }
@@ -69,7 +70,12 @@ impl Shard {
         let Some(mut conn) = self.conns.get_mut(token).and_then(Option::take) else {
             return;
         };
-        let _ = self.poll.registry().deregister(&mut conn.stream);
+        match &mut conn.stream {
+            Transport::Kernel(stream) => {
+                let _ = self.poll.registry().deregister(stream);
+            }
+            Transport::Dataplane(handle) => self.close_dataplane(*handle),
+        }
         self.free_tokens.push(token);
         self.env.server.clients.fetch_sub(1, Ordering::Relaxed);
         tracing::debug!(
@@ -90,7 +96,8 @@ impl Shard {
             return;
         }
         let before = conn.rbuf.len();
-        match conn.read(&mut self.scratch) {
+        let iface = self.dataplane.as_mut().map(|dp| &mut dp.iface);
+        match conn.read(&mut self.scratch, iface) {
             Ok(ReadOutcome::Data { more }) => {
                 self.stats.net_input_bytes += (conn.rbuf.len() - before) as u64;
                 if more {
@@ -169,18 +176,23 @@ impl Shard {
             return;
         };
         let was_full = !conn.accepts_requests();
-        match conn.flush(&mut self.stats.net_output_bytes) {
+        let iface = self.dataplane.as_mut().map(|dp| &mut dp.iface);
+        match conn.flush(&mut self.stats.net_output_bytes, iface) {
             Ok(done) => {
-                if done == conn.watching_writable {
+                // The endpoint reports writability itself (Event::Writable); kernel sockets are
+                // watched for it only while a reply is stuck.
+                if let (Transport::Kernel(stream), true) =
+                    (&mut conn.stream, done == conn.watching_writable)
+                {
                     let interest = if done {
                         Interest::READABLE
                     } else {
                         Interest::READABLE | Interest::WRITABLE
                     };
-                    if let Err(e) =
-                        self.poll
-                            .registry()
-                            .reregister(&mut conn.stream, Token(token), interest)
+                    if let Err(e) = self
+                        .poll
+                        .registry()
+                        .reregister(stream, Token(token), interest)
                     {
                         tracing::warn!(error = %e, "cannot change a connection's readiness interest");
                     }
@@ -363,6 +375,7 @@ impl Shard {
             messages_received: mesh.received(self.env.id),
             queue_full_events: mesh.full_events(self.env.id),
             stats: self.stats.clone(),
+            dataplane: self.dataplane_info(),
         }
     }
 }

@@ -11,13 +11,15 @@
 //! comes back as a [`Msg::Reply`]; on several shards, the coordinator in [`txn`] runs it atomically.
 //! Reply slots on each connection put replies back in request order.
 //!
-//! Here: the loop, messages and command execution. `connections` serves the sockets, `conn` is one
+//! Here: the loop, messages and command execution. `connections` serves the sockets, `dataplane`
+//! the AF_XDP port and userspace TCP endpoint of a shard bound to a NIC queue, `conn` is one
 //! connection's state, `coordinator` runs multi-shard plans over the protocol in `txn`, `mesh`
 //! holds the cross-shard queues and `stats` the shard's counters.
 
 mod conn;
 mod connections;
 mod coordinator;
+mod dataplane;
 mod mesh;
 mod stats;
 pub mod txn;
@@ -34,8 +36,9 @@ use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
 pub use conn::{ClientState, Conn};
+pub use dataplane::DataplaneSetup;
 pub use mesh::Mesh;
-pub use stats::{CmdStat, ShardInfo, ShardStats, LATENCY_BOUNDS_US};
+pub use stats::{CmdStat, DataplaneInfo, ShardInfo, ShardStats, LATENCY_BOUNDS_US};
 pub use txn::{HopOut, Lock, ShardOp, Step};
 
 use crate::command::{self, CommandSpec, Ctx, Flags, Run};
@@ -47,6 +50,7 @@ use mesh::Outbox;
 use txn::{CoordRef, Coordinator, Ready, TxQueue};
 
 const WAKER: Token = Token(usize::MAX);
+const DATAPLANE: Token = Token(usize::MAX - 1);
 /// Inbound messages handled per loop turn before sockets get another look.
 const INBOX_BUDGET: usize = 4096;
 
@@ -146,6 +150,13 @@ pub struct Shard {
     args: Vec<Bytes>,
     pub rng: SmallRng,
     stopping: bool,
+    /// The NIC queue this shard serves through AF_XDP, when the dataplane is on.
+    dataplane: Option<dataplane::Dataplane>,
+    busy_poll: bool,
+}
+
+fn server_busy_poll(dataplane: &Option<DataplaneSetup>) -> bool {
+    dataplane.as_ref().is_some_and(|d| d.busy_poll)
 }
 
 pub fn now_ms() -> u64 {
@@ -155,7 +166,12 @@ pub fn now_ms() -> u64 {
 }
 
 impl Shard {
-    pub fn new(id: usize, server: Arc<Server>, poll: Poll) -> Shard {
+    pub fn new(
+        id: usize,
+        server: Arc<Server>,
+        poll: Poll,
+        dataplane: Option<DataplaneSetup>,
+    ) -> Shard {
         let shards = server.mesh.shards();
         let databases = server.config.server.databases;
         let settings = Settings::from_config(&server.config);
@@ -185,6 +201,8 @@ impl Shard {
             args: Vec::new(),
             rng: SmallRng::from_entropy(),
             stopping: false,
+            busy_poll: server_busy_poll(&dataplane),
+            dataplane: dataplane.map(dataplane::Dataplane::new),
         }
     }
 
@@ -195,16 +213,30 @@ impl Shard {
         let mut next_tick = Instant::now() + tick;
         let server = self.env.server.clone();
         let mesh = &server.mesh;
+        if let Some(dp) = &self.dataplane {
+            let fd = dp.port.fd();
+            if let Err(e) = self.poll.registry().register(
+                &mut mio::unix::SourceFd(&fd),
+                DATAPLANE,
+                mio::Interest::READABLE,
+            ) {
+                tracing::error!(shard = self.env.id, error = %e, "cannot watch the AF_XDP socket");
+            }
+        }
         tracing::debug!(shard = self.env.id, "shard loop running");
         while !self.stopping {
             let now = Instant::now();
-            let timeout = if self.has_local_work() {
+            let timeout = if self.has_local_work() || self.busy_poll {
                 Duration::ZERO
             } else if self.outbox.backlog() > 0 {
                 // Another shard's queue is full: retry soon rather than spin.
                 Duration::from_millis(1)
             } else if mesh.prepare_sleep(self.env.id) {
-                next_tick.saturating_duration_since(now)
+                let wake = match self.dataplane.as_ref().and_then(|dp| dp.iface.poll_at()) {
+                    Some(at) => at.min(next_tick),
+                    None => next_tick,
+                };
+                wake.saturating_duration_since(now)
             } else {
                 Duration::ZERO
             };
@@ -216,9 +248,14 @@ impl Shard {
             mesh.awake(self.env.id);
             self.env.now = now_ms();
 
+            let mut network_ready = self.busy_poll;
             for ev in events.iter() {
                 let token = ev.token();
                 if token == WAKER {
+                    continue;
+                }
+                if token == DATAPLANE {
+                    network_ready = true;
                     continue;
                 }
                 if ev.is_writable() {
@@ -233,6 +270,10 @@ impl Shard {
                     self.on_readable(token.0);
                 }
             }
+            if network_ready || self.dataplane.as_ref().is_some_and(|dp| dp.rx_pending) {
+                self.dataplane_receive();
+            }
+            self.dataplane_events();
             self.for_each_listed(|s| &mut s.read_ready, Shard::on_readable);
             mesh.drain(self.env.id, INBOX_BUDGET, |msg| self.local.push_back(msg));
             while let Some(msg) = self.local.pop_front() {
@@ -244,6 +285,7 @@ impl Shard {
             }
             self.outbox.flush(mesh, self.env.id);
             self.for_each_listed(|s| &mut s.dirty, Shard::flush_conn);
+            self.dataplane_transmit();
             if Instant::now() >= next_tick {
                 self.housekeeping();
                 next_tick = Instant::now() + tick;
@@ -269,7 +311,8 @@ impl Shard {
     }
 
     fn has_local_work(&self) -> bool {
-        !self.local.is_empty()
+        self.dataplane.as_ref().is_some_and(|dp| dp.rx_pending)
+            || !self.local.is_empty()
             || !self.read_ready.is_empty()
             || (!self.input_ready.is_empty() && !self.outbox.congested())
             || !self.dirty.is_empty()

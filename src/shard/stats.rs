@@ -47,6 +47,8 @@ pub struct ShardStats {
     /// Commands refused before running (unknown, arity, NOAUTH).
     pub rejected_calls: u64,
     pub connections_received: u64,
+    /// Of those, connections accepted by the dataplane's userspace TCP endpoint.
+    pub dataplane_connections_received: u64,
     pub net_input_bytes: u64,
     pub net_output_bytes: u64,
     pub protocol_errors: u64,
@@ -89,6 +91,7 @@ impl ShardStats {
         }
         self.rejected_calls += other.rejected_calls;
         self.connections_received += other.connections_received;
+        self.dataplane_connections_received += other.dataplane_connections_received;
         self.net_input_bytes += other.net_input_bytes;
         self.net_output_bytes += other.net_output_bytes;
         self.protocol_errors += other.protocol_errors;
@@ -112,4 +115,17 @@ pub struct ShardInfo {
     pub messages_received: u64,
     pub queue_full_events: u64,
     pub stats: ShardStats,
+    /// The shard's dataplane queue, when it serves one.
+    pub dataplane: Option<DataplaneInfo>,
+}
+
+/// One dataplane queue's figures: its AF_XDP port and its TCP endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct DataplaneInfo {
+    pub queue: usize,
+    pub connections: usize,
+    pub port: netstack::xsk::PortStats,
+    pub endpoint: netstack::iface::Stats,
+    /// The port's UMEM.
+    pub memory_bytes: usize,
 }

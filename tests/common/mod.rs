@@ -375,7 +375,8 @@ impl Drop for Server {
     }
 }
 
-/// Runs a command to completion, killing it if it takes longer than `timeout`.
+/// Runs a command to completion, killing it if it takes longer than `timeout`. Its output is
+/// drained while it runs, so a command that prints more than a pipe holds cannot block on it.
 pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Output {
     let mut child = cmd
         .stdin(Stdio::null())
@@ -383,10 +384,21 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let deadline = Instant::now() + timeout;
-    loop {
+    let status = loop {
         match child.try_wait() {
-            Ok(Some(_)) => break,
+            Ok(Some(status)) => break status,
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
             _ => {
                 let _ = child.kill();
@@ -394,8 +406,12 @@ pub fn run_bounded(cmd: &mut Command, timeout: Duration) -> Output {
                 panic!("{cmd:?} did not finish within {timeout:?}");
             }
         }
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
-    child.wait_with_output().expect("collect output")
 }
 
 // ---- a small exact RESP client -------------------------------------------------------------
