@@ -396,8 +396,8 @@ fn getkeys(ctx: &mut ConnCtx<'_>) -> ConnResult {
         ));
     }
     reply(Reply::Array(
-        spec.keys
-            .positions(args.len())
+        spec.key_positions(args)
+            .into_iter()
             .map(|i| Reply::Bulk(args[i].clone()))
             .collect(),
     ))

@@ -19,6 +19,7 @@ pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod transactions;
+pub mod zsets;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -89,12 +90,146 @@ macro_rules! flags {
 }
 
 /// Where a command's keys are: Redis's legacy (first, last, step) triple. `last` counts from the
-/// end when negative (-1: the last argument). `first == 0` means no keys.
+/// end when negative (-1: the last argument). `first == 0` means no keys. For a command whose
+/// keys the triple cannot describe (`ZUNION numkeys key [key ...]`), the triple covers every
+/// argument that may be a key (a superset, safe for routing and locking) and the command's
+/// [`KeyRange`]s (Valkey's key specs, [`CommandSpec::key_specs`]) give the exact keys.
 #[derive(Clone, Copy, Debug)]
 pub struct KeySpec {
     pub first: i32,
     pub last: i32,
     pub step: i32,
+}
+
+/// Valkey's `begin_search`: where a run of keys starts looking.
+#[derive(Clone, Copy, Debug)]
+pub enum BeginSearch {
+    /// At a fixed argument index.
+    Index(usize),
+    /// After the first argument equal to `keyword` (case-insensitively), searching from
+    /// `startfrom` forwards, or backwards from the end when negative.
+    Keyword {
+        keyword: &'static str,
+        startfrom: i32,
+    },
+}
+
+/// Valkey's `find_keys`: which arguments from the start found by [`BeginSearch`] are keys.
+#[derive(Clone, Copy, Debug)]
+pub enum FindKeys {
+    /// Keys up to `lastkey` (relative to the start; negative counts from the end) every
+    /// `keystep`; with a negative `lastkey`, `limit` > 1 keeps only 1/limit of what remains.
+    Range {
+        lastkey: i32,
+        keystep: usize,
+        limit: usize,
+    },
+    /// The argument at `keynumidx` (relative to the start) says how many keys follow, from
+    /// `firstkey` (relative to the start) every `keystep`.
+    Keynum {
+        keynumidx: usize,
+        firstkey: usize,
+        keystep: usize,
+    },
+}
+
+/// One key spec: a start and a rule for the keys from there.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyRange {
+    pub begin: BeginSearch,
+    pub find: FindKeys,
+}
+
+impl KeyRange {
+    /// The destination-then-`numkeys key [key ...]` layout of ZUNIONSTORE and friends.
+    pub const DEST_THEN_NUMKEYS: &'static [KeyRange] = &[
+        KeyRange {
+            begin: BeginSearch::Index(1),
+            find: FindKeys::Range {
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+            },
+        },
+        KeyRange {
+            begin: BeginSearch::Index(2),
+            find: FindKeys::Keynum {
+                keynumidx: 0,
+                firstkey: 1,
+                keystep: 1,
+            },
+        },
+    ];
+    /// The `numkeys key [key ...]` layout of ZUNION, ZMPOP, ZINTERCARD and friends.
+    pub const NUMKEYS: &'static [KeyRange] = &[KeyRange {
+        begin: BeginSearch::Index(1),
+        find: FindKeys::Keynum {
+            keynumidx: 0,
+            firstkey: 1,
+            keystep: 1,
+        },
+    }];
+
+    /// Appends the key positions this spec finds in `args` (never past the end).
+    fn find_in(&self, args: &[Bytes], out: &mut Vec<usize>) {
+        let argc = args.len();
+        let begin = match self.begin {
+            BeginSearch::Index(i) => i,
+            BeginSearch::Keyword { keyword, startfrom } => {
+                let found = if startfrom >= 0 {
+                    (startfrom as usize..argc).find(|&i| is_opt(&args[i], keyword))
+                } else {
+                    let from = (argc as i64 + startfrom as i64).max(0) as usize;
+                    (1..=from.min(argc.saturating_sub(1)))
+                        .rev()
+                        .find(|&i| is_opt(&args[i], keyword))
+                };
+                match found {
+                    Some(i) => i + 1,
+                    None => return,
+                }
+            }
+        };
+        if begin == 0 || begin >= argc {
+            return;
+        }
+        match self.find {
+            FindKeys::Range {
+                lastkey,
+                keystep,
+                limit,
+            } => {
+                let last = if lastkey >= 0 {
+                    (begin + lastkey as usize).min(argc - 1)
+                } else {
+                    let last = (argc as i64 + lastkey as i64).max(begin as i64) as usize;
+                    if limit > 1 {
+                        begin + (last + 1 - begin) / limit - 1
+                    } else {
+                        last
+                    }
+                };
+                out.extend((begin..=last).step_by(keystep.max(1)));
+            }
+            FindKeys::Keynum {
+                keynumidx,
+                firstkey,
+                keystep,
+            } => {
+                let n = args
+                    .get(begin + keynumidx)
+                    .and_then(|a| parse_i64(a))
+                    .filter(|&n| n > 0)
+                    .unwrap_or(0) as usize;
+                let first = begin + firstkey;
+                out.extend(
+                    (0..n)
+                        .map(|j| first + j * keystep.max(1))
+                        .take_while(|&i| i < argc),
+                );
+            }
+        }
+    }
 }
 
 impl KeySpec {
@@ -149,6 +284,7 @@ pub enum Group {
     Hash,
     List,
     Set,
+    SortedSet,
     Transactions,
     Connection,
     Server,
@@ -161,6 +297,7 @@ impl Group {
             Group::String => "string",
             Group::Hash => "hash",
             Group::Set => "set",
+            Group::SortedSet => "sorted-set",
             Group::Transactions => "transactions",
             Group::List => "list",
             Group::Connection => "connection",
@@ -174,6 +311,7 @@ impl Group {
             Group::String => Some("@string"),
             Group::Hash => Some("@hash"),
             Group::Set => Some("@set"),
+            Group::SortedSet => Some("@sortedset"),
             Group::Transactions => Some("@transaction"),
             Group::List => Some("@list"),
             Group::Connection => Some("@connection"),
@@ -209,6 +347,9 @@ pub struct CommandSpec {
     /// For a command whose last key may live in another database than the selected one (COPY
     /// ... DB n): finds that database in the arguments.
     pub dest_db: Option<FindDb>,
+    /// Valkey-style key specs, for commands whose keys `keys` can only over-approximate; empty
+    /// when `keys` is exact.
+    pub key_specs: &'static [KeyRange],
 }
 
 /// Finds, in a command's arguments, the database its last key lives in.
@@ -236,6 +377,7 @@ pub const fn spec(
         run,
         subcommands: &[],
         dest_db: None,
+        key_specs: &[],
     }
 }
 
@@ -257,6 +399,12 @@ impl CommandSpec {
 
     pub const fn dest_db(mut self, find: FindDb) -> CommandSpec {
         self.dest_db = Some(find);
+        self
+    }
+
+    /// Exact key positions as key specs (`keys` is then the superset routing uses).
+    pub const fn key_specs(mut self, specs: &'static [KeyRange]) -> CommandSpec {
+        self.key_specs = specs;
         self
     }
 
@@ -292,6 +440,19 @@ impl CommandSpec {
         self.keys.first > 0
     }
 
+    /// The exact argument indexes of the keys in `args` (`args[0]` is the command name): from
+    /// the key specs when the command has them, else from the legacy triple.
+    pub fn key_positions(&self, args: &[Bytes]) -> Vec<usize> {
+        if self.key_specs.is_empty() {
+            return self.keys.positions(args.len()).collect();
+        }
+        let mut out = Vec::new();
+        for r in self.key_specs {
+            r.find_in(args, &mut out);
+        }
+        out
+    }
+
     pub fn arity_ok(&self, argc: usize) -> bool {
         if self.arity >= 0 {
             argc == self.arity as usize
@@ -320,6 +481,7 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         strings::COMMANDS,
         hashes::COMMANDS,
         sets::COMMANDS,
+        zsets::COMMANDS,
         lists::COMMANDS,
         transactions::COMMANDS,
         introspection::COMMANDS,
@@ -584,5 +746,44 @@ mod tests {
         assert_eq!(pos(KeySpec::PAIRS, 5), vec![1, 3]);
         assert_eq!(pos(KeySpec::NONE, 3), Vec::<usize>::new());
         assert_eq!(pos(KeySpec::TWO, 3), vec![1, 2]);
+    }
+
+    #[test]
+    fn key_specs_find_numkeys_keys() {
+        let keys = |line: &str| {
+            let args: Vec<Bytes> = line
+                .split(' ')
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect();
+            let spec = lookup(&args[0]).expect("in the table");
+            let superset: Vec<usize> = spec.keys.positions(args.len()).collect();
+            let exact = spec.key_positions(&args);
+            assert!(exact.iter().all(|i| superset.contains(i)), "{line}");
+            exact
+        };
+        assert_eq!(keys("zunionstore d 2 a b WEIGHTS 1 2"), vec![1, 3, 4]);
+        assert_eq!(keys("zunion 2 a b WITHSCORES"), vec![2, 3]);
+        assert_eq!(keys("zmpop 1 a MIN COUNT 2"), vec![2]);
+        // A numkeys past the end or not a number finds no more than there is.
+        assert_eq!(keys("zinter 9 a b"), vec![2, 3]);
+        assert_eq!(keys("zinter x a"), Vec::<usize>::new());
+        let kw = KeyRange {
+            begin: BeginSearch::Keyword {
+                keyword: "STREAMS",
+                startfrom: 1,
+            },
+            find: FindKeys::Range {
+                lastkey: -1,
+                keystep: 1,
+                limit: 2,
+            },
+        };
+        let args: Vec<Bytes> = "xread COUNT 2 STREAMS s1 s2 0 0"
+            .split(' ')
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
+        let mut out = Vec::new();
+        kw.find_in(&args, &mut out);
+        assert_eq!(out, vec![4, 5]);
     }
 }

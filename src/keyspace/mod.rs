@@ -11,11 +11,13 @@ mod db;
 mod hash;
 mod set;
 mod value;
+mod zset;
 
 pub use db::{Db, Entry, ScanCursor};
 pub use hash::HashValue;
 pub use set::SetValue;
 pub use value::{Collection, Value};
+pub use zset::ZSetValue;
 
 /// All databases of one shard.
 pub struct Keyspace {

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::{HashValue, SetValue};
+use super::{HashValue, SetValue, ZSetValue};
 use crate::resp::Reply;
 use crate::small::SmallBytes;
 
@@ -17,6 +17,7 @@ pub enum Value {
     Set(Box<SetValue>),
     /// A list; Redis 7.0 reports every list as a quicklist.
     List(Box<std::collections::VecDeque<Bytes>>),
+    ZSet(Box<ZSetValue>),
 }
 
 impl Value {
@@ -64,6 +65,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::List(_) => "list",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -73,6 +75,7 @@ impl Value {
             Value::Hash(h) => return h.encoding(),
             Value::Set(s) => return s.encoding(),
             Value::List(_) => return "quicklist",
+            Value::ZSet(z) => return z.encoding(),
             _ => {}
         }
         match self.as_str() {
@@ -90,6 +93,7 @@ impl Value {
             Value::Hash(h) => h.heap_size(),
             Value::Set(s) => s.heap_size(),
             Value::List(l) => l.iter().map(|e| e.len() + 32).sum(),
+            Value::ZSet(z) => z.heap_size(),
         }
     }
 }
@@ -135,3 +139,4 @@ macro_rules! collection {
 collection!(HashValue, Hash);
 collection!(SetValue, Set);
 collection!(std::collections::VecDeque<Bytes>, List);
+collection!(ZSetValue, ZSet);

@@ -385,7 +385,7 @@ pub fn commands_plan(
     // command names in another database (COPY ... DB n).
     let mut per_shard: Vec<(usize, Vec<(usize, Bytes)>)> = Vec::new();
     for (spec, args) in &commands {
-        let positions: Vec<usize> = spec.keys.positions(args.len()).collect();
+        let positions: Vec<usize> = spec.key_positions(args);
         let dest = spec
             .dest_db
             .and_then(|f| f(args))
