@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod glob;
 pub mod keyspace;
 pub mod metrics;
+pub mod persist;
 pub mod resp;
 pub mod server;
 pub mod shard;

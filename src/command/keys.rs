@@ -1,5 +1,6 @@
 //! Generic key commands (Redis's `db.c` and `expire.c`): existence, deletion, renaming, copying,
-//! TTLs, OBJECT, and the keyspace walks (KEYS, SCAN, RANDOMKEY) that visit every shard.
+//! TTLs, OBJECT, DUMP and RESTORE (`cluster.c`; the format lives in `persist`), and the keyspace
+//! walks (KEYS, SCAN, RANDOMKEY) that visit every shard.
 
 use bytes::Bytes;
 
@@ -73,6 +74,18 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Returns the expiration time of a key as a Unix timestamp.", "7.0.0", "O(1)", "key"),
     spec("pexpiretime", 2, flags!(READONLY | FAST), KeySpec::ONE, Group::Generic, Run::Keys(pexpiretime))
         .doc("Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0", "O(1)", "key"),
+    spec("dump", 2, flags!(READONLY), KeySpec::ONE, Group::Generic, Run::Keys(dump)).doc(
+        "Returns a serialized representation of the value stored at a key.",
+        "2.6.0",
+        "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size.",
+        "key",
+    ),
+    spec("restore", -4, flags!(WRITE | DENYOOM | DANGEROUS), KeySpec::ONE, Group::Generic, Run::Keys(restore)).doc(
+        "Creates a key from the serialized representation of a value.",
+        "2.6.0",
+        "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size.",
+        "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]",
+    ),
     spec("object", -2, flags!(NONE), KeySpec::NONE, Group::Generic, Run::Parent)
         .doc("A container for object introspection commands.", "2.2.3", "Depends on subcommand.", "")
         .subs(OBJECT_SUBCOMMANDS),
@@ -448,6 +461,90 @@ fn object_help(_: &mut ConnCtx<'_>) -> Result<Step, OpError> {
             "    <key>.",
         ],
     )))
+}
+
+// ---- DUMP and RESTORE: values in Redis's DUMP format (see `persist::dump`) ---------------------
+
+fn dump(ctx: &mut Ctx<'_>) -> CmdResult {
+    let key = ctx.args[1].clone();
+    Ok(ctx.read(&key).map_or(Reply::Null, |e| {
+        Reply::bulk(crate::persist::dump::dump(&e.value))
+    }))
+}
+
+/// `RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]`,
+/// checked in Redis's order: options, then BUSYKEY, then the TTL, then the payload. A TTL of 0
+/// means none; a TTL already past (ABSTTL) replies OK and creates nothing, deleting the old key
+/// under REPLACE. IDLETIME sets the access time OBJECT IDLETIME reports. FREQ is checked as Redis
+/// checks it and then ignored: Ferrite keeps no LFU counters. As in Redis, IDLETIME and FREQ
+/// exclude each other (the second is a syntax error).
+fn restore(ctx: &mut Ctx<'_>) -> CmdResult {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq) = (None, None);
+    let mut i = 4;
+    while i < ctx.args.len() {
+        let a = ctx.arg(i);
+        let has_value = i + 1 < ctx.args.len();
+        if is_opt(a, "replace") {
+            replace = true;
+        } else if is_opt(a, "absttl") {
+            absttl = true;
+        } else if is_opt(a, "idletime") && has_value && freq.is_none() {
+            let secs = int_arg(ctx.arg(i + 1))?;
+            if secs < 0 {
+                return Err(OpError::other("ERR Invalid IDLETIME value, must be >= 0"));
+            }
+            idle = Some(secs as u64);
+            i += 1;
+        } else if is_opt(a, "freq") && has_value && idle.is_none() {
+            let f = int_arg(ctx.arg(i + 1))?;
+            if !(0..=255).contains(&f) {
+                return Err(OpError::other(
+                    "ERR Invalid FREQ value, must be >= 0 and <= 255",
+                ));
+            }
+            freq = Some(f);
+            i += 1;
+        } else {
+            return Err(OpError::Syntax);
+        }
+        i += 1;
+    }
+    let key = ctx.args[1].clone();
+    let now = ctx.now;
+    if !replace && ctx.db().contains(&key, now) {
+        return Err(OpError::other("BUSYKEY Target key name already exists."));
+    }
+    let ttl = int_arg(ctx.arg(2))?;
+    if ttl < 0 {
+        return Err(OpError::other("ERR Invalid TTL value, must be >= 0"));
+    }
+    let value = crate::persist::dump::restore(&ctx.args[3]).map_err(|e| {
+        tracing::debug!(error = %e, "RESTORE refused a payload");
+        OpError::other(if e.is_framing() {
+            "ERR DUMP payload version or checksum are wrong"
+        } else {
+            "ERR Bad data format"
+        })
+    })?;
+    if replace {
+        ctx.db().remove(&key);
+    }
+    let expire_at = match ttl as u64 {
+        0 => 0,
+        at if absttl => at,
+        ms => now.saturating_add(ms),
+    };
+    if expire_at != 0 && expire_at <= now {
+        return Ok(Reply::OK);
+    }
+    let mut entry = Entry::new(value);
+    entry.expire_at = expire_at;
+    entry.access = idle.map_or(now, |secs: u64| {
+        now.saturating_sub(secs.saturating_mul(1000))
+    });
+    ctx.db().put(&key, entry);
+    Ok(Reply::OK)
 }
 
 // ---- keyspace walks: these visit every shard ------------------------------------------------
