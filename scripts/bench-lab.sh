@@ -100,7 +100,8 @@ if [[ " $SECTIONS " == *" idle "* ]]; then
   measure_idle() { # test p -> "without with"
     local without=() with=()
     for _ in $(seq "$ROUNDS"); do without+=("$(run $DP "$1" "$2")"); done
-    cli sh -c "ulimit -n $(ulimit -Hn); exec redis-benchmark -h ${DP%:*} -p ${DP#*:} -c $IDLE_CONNECTIONS -I" >/dev/null 2>&1 &
+    # No shell function in between: $! must be redis-benchmark itself (ip and sh exec it).
+    ip netns exec "$CLI_NS" sh -c "ulimit -n $(ulimit -Hn); exec redis-benchmark -h ${DP%:*} -p ${DP#*:} -c $IDLE_CONNECTIONS -I" >/dev/null 2>&1 &
     local idle=$!
     for _ in $(seq 100); do
       n=$(cli redis-cli -h "${DP%:*}" info clients | awk -F: '/^connected_clients/ { print $2+0 }')
@@ -109,6 +110,11 @@ if [[ " $SECTIONS " == *" idle "* ]]; then
     echo "  (connected_clients: $n)" >&2
     for _ in $(seq "$ROUNDS"); do with+=("$(run $DP "$1" "$2")"); done
     kill "$idle" 2>/dev/null || true; wait "$idle" 2>/dev/null || true
+    # Let the server see the idle clients go before the next measurement.
+    for _ in $(seq 100); do
+      n=$(cli redis-cli -h "${DP%:*}" info clients | awk -F: '/^connected_clients/ { print $2+0 }')
+      (( n <= 1 )) && break; sleep 0.2
+    done
     echo "$(printf '%s\n' "${without[@]}" | median) $(printf '%s\n' "${with[@]}" | median)"
   }
   for test in $TESTS; do

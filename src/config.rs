@@ -19,6 +19,31 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub cluster: ClusterConfig,
     pub dataplane: DataplaneConfig,
+    pub persistence: PersistenceConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PersistenceConfig {
+    /// Where checkpoints (`*.ferrite.backup`) are written and loaded from at start.
+    pub dir: PathBuf,
+    /// Take a checkpoint every `checkpoint_interval` seconds, and on SIGTERM/SIGINT and
+    /// SHUTDOWN (as Redis saves on shutdown when save points are set; SHUTDOWN NOSAVE skips it).
+    pub checkpoint_enabled: bool,
+    pub checkpoint_interval: u64,
+    /// Checkpoints kept in `dir`; older ones are deleted after a successful save.
+    pub checkpoint_keep: usize,
+}
+
+impl Default for PersistenceConfig {
+    fn default() -> Self {
+        PersistenceConfig {
+            dir: PathBuf::from("data"),
+            checkpoint_enabled: false,
+            checkpoint_interval: 3600,
+            checkpoint_keep: 3,
+        }
+    }
 }
 
 /// Which network path clients reach the shards through.
@@ -262,6 +287,22 @@ impl Config {
         }
         if self.limits.maxclients == 0 {
             return bad("limits.maxclients", "must be at least 1");
+        }
+        let p = &self.persistence;
+        if p.dir.as_os_str().is_empty() {
+            return bad("persistence.dir", "must name a directory");
+        }
+        if p.checkpoint_interval == 0 {
+            return bad(
+                "persistence.checkpoint_interval",
+                "must be at least 1 second",
+            );
+        }
+        if p.checkpoint_keep == 0 {
+            return bad(
+                "persistence.checkpoint_keep",
+                "must keep at least 1 checkpoint",
+            );
         }
         let dp = &self.dataplane;
         if dp.mode == DataplaneMode::AfXdp {

@@ -93,10 +93,65 @@ pub fn run(config_file: Option<&Path>) -> Vec<Check> {
     checks.push(transparent_huge_pages());
     checks.push(overcommit());
     checks.push(open_files(config.limits.maxclients));
+    checks.push(persistence_dir(&config));
     if config.dataplane.mode == crate::config::DataplaneMode::AfXdp {
         checks.extend(dataplane(&config));
     }
     checks
+}
+
+/// The checkpoint directory: writable (or creatable), and its free space against the last
+/// checkpoint there.
+fn persistence_dir(config: &Config) -> Check {
+    let dir = &config.persistence.dir;
+    let existing = dir
+        .ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("."));
+    let probe = existing.join(format!(".ferrite-doctor-{}", std::process::id()));
+    if let Err(e) = std::fs::write(&probe, b"") {
+        return check(
+            "persistence dir",
+            Status::Fail,
+            format!("{} is not writable here ({e})", existing.display()),
+            "set [persistence] dir to a directory Ferrite may write, or fix its permissions",
+        );
+    }
+    let _ = std::fs::remove_file(&probe);
+    let newest = crate::persist::saver::list(dir).pop();
+    let last_size = newest
+        .as_ref()
+        .and_then(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len());
+    let free = free_bytes(existing);
+    let detail = format!(
+        "{} is writable; {} free{}",
+        dir.display(),
+        free.map_or("unknown".into(), |b| format!("{} MiB", b >> 20)),
+        newest.map_or(String::new(), |p| format!(
+            "; newest checkpoint {} ({} KiB)",
+            p.display(),
+            last_size >> 10
+        )),
+    );
+    match free {
+        Some(free) if free < 2 * last_size => check(
+            "persistence dir",
+            Status::Warn,
+            detail,
+            "less free space than two checkpoints need: the next BGSAVE may fail with a full disk",
+        ),
+        _ => check("persistence dir", Status::Pass, detail, ""),
+    }
+}
+
+fn free_bytes(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a struct statvfs fills.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
+    (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
 }
 
 /// The AF_XDP dataplane's needs: the interface and its queues, privileges, locked memory.

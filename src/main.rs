@@ -42,7 +42,7 @@ struct Args {
     /// Run as a Redis Cluster node.
     #[arg(long, value_name = "yes|no")]
     cluster_enabled: Option<YesNo>,
-    /// Start from this backup file.
+    /// Start from this backup (a *.ferrite.backup checkpoint, or a Redis dump.rdb), verified first.
     #[arg(long, value_name = "FILE")]
     restore: Option<PathBuf>,
     #[command(subcommand)]
@@ -124,14 +124,7 @@ fn main() -> ExitCode {
         eprintln!("ferrite: cluster mode is not available in this build yet; start without --cluster-enabled yes");
         return ExitCode::from(2);
     }
-    if let Some(file) = args.restore {
-        eprintln!(
-            "ferrite: --restore {}: restoring backups is not available in this build yet",
-            file.display()
-        );
-        return ExitCode::from(2);
-    }
-    match ferrite::server::run(config, config_path) {
+    match ferrite::server::run(config, config_path, args.restore) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ferrite: {e}");

@@ -199,6 +199,36 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
         &[],
     ),
     (
+        "ferrite_persistence_saves_total",
+        "Checkpoints written successfully (BGSAVE, SAVE, scheduled, shutdown).",
+        MetricType::COUNTER,
+        &[],
+    ),
+    (
+        "ferrite_persistence_failures_total",
+        "Checkpoints that failed (the previous ones stay in place).",
+        MetricType::COUNTER,
+        &[],
+    ),
+    (
+        "ferrite_persistence_in_progress",
+        "1 while a checkpoint is being written.",
+        MetricType::GAUGE,
+        &[],
+    ),
+    (
+        "ferrite_persistence_last_duration_seconds",
+        "How long the last checkpoint took.",
+        MetricType::GAUGE,
+        &[],
+    ),
+    (
+        "ferrite_persistence_last_size_bytes",
+        "Size of the last checkpoint written.",
+        MetricType::GAUGE,
+        &[],
+    ),
+    (
         "ferrite_uptime_seconds",
         "Seconds since the server started.",
         MetricType::GAUGE,
@@ -510,7 +540,27 @@ impl Collector for ShardCollector {
             ),
             family(
                 "ferrite_persistence_last_save",
-                one(server.started_unix as f64, gauge),
+                one(load(&server.persistence.last_save), gauge),
+            ),
+            family(
+                "ferrite_persistence_saves_total",
+                one(load(&server.persistence.saves), counter),
+            ),
+            family(
+                "ferrite_persistence_failures_total",
+                one(load(&server.persistence.failures), counter),
+            ),
+            family(
+                "ferrite_persistence_in_progress",
+                one(server.persistence.in_progress() as u8 as f64, gauge),
+            ),
+            family(
+                "ferrite_persistence_last_duration_seconds",
+                one(load(&server.persistence.last_duration_ms) / 1000.0, gauge),
+            ),
+            family(
+                "ferrite_persistence_last_size_bytes",
+                one(load(&server.persistence.last_bytes), gauge),
             ),
             family(
                 "ferrite_uptime_seconds",

@@ -47,13 +47,36 @@ pub struct Server {
     pub config_file: Option<std::path::PathBuf>,
     /// The kernel-bypass dataplane, when `[dataplane] mode = "af_xdp"`.
     pub dataplane: Option<crate::dataplane::Dataplane>,
+    pub persistence: crate::persist::saver::Persistence,
+    /// What start-up loaded, if anything.
+    pub loaded: Option<crate::persist::load::Loaded>,
+    /// How SHUTDOWN asked to stop: save or not, overriding the configuration.
+    shutdown_save: std::sync::atomic::AtomicU8,
 }
 
 impl Server {
-    /// Asks the control plane to stop the server (SHUTDOWN).
-    pub fn request_shutdown(&self) {
+    /// Asks the control plane to stop the server (SHUTDOWN). `save`: Some(true) for SAVE,
+    /// Some(false) for NOSAVE, None for what the configuration says.
+    pub fn request_shutdown(&self, save: Option<bool>) {
+        self.shutdown_save.store(
+            match save {
+                None => 0,
+                Some(true) => 1,
+                Some(false) => 2,
+            },
+            Ordering::SeqCst,
+        );
         self.shutdown.store(true, Ordering::SeqCst);
         let _ = self.control_waker.wake();
+    }
+
+    /// Whether stopping now should save first.
+    fn save_on_shutdown(&self) -> bool {
+        match self.shutdown_save.load(Ordering::SeqCst) {
+            1 => true,
+            2 => false,
+            _ => self.config.persistence.checkpoint_enabled,
+        }
     }
 
     pub fn shutting_down(&self) -> bool {
@@ -66,7 +89,11 @@ impl Server {
 }
 
 /// Runs Ferrite until SIGINT, SIGTERM or SHUTDOWN.
-pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Result<()> {
+pub fn run(
+    config: Config,
+    config_file: Option<std::path::PathBuf>,
+    restore: Option<std::path::PathBuf>,
+) -> io::Result<()> {
     raise_fd_limit(config.limits.maxclients as u64 + 64);
     let addr = format!("{}:{}", config.server.bind, config.server.port);
     let std_listener = StdListener::bind(&addr)
@@ -76,6 +103,16 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
     let mut listener = TcpListener::from_std(std_listener);
 
     let shards = config.shard_count();
+    let (keyspaces, loaded) = crate::persist::load::initial_keyspaces(
+        &config.persistence.dir,
+        restore.as_deref(),
+        shards,
+        config.server.databases,
+    )
+    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    if let Some(l) = &loaded {
+        tracing::info!(path = %l.path.display(), format = l.format, keys = l.keys, expired_skipped = l.expired_skipped, "data loaded");
+    }
     // Detaches the XDP program when dropped, after the shards have stopped.
     let mut _xdp_program = None;
     let (dataplane, mut setups) = match config.dataplane.mode {
@@ -120,6 +157,7 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
     )?;
 
     let now = crate::shard::now_ms();
+    let config_persistence = config.persistence.clone();
     let server = Arc::new(Server {
         maxclients: AtomicUsize::new(config.limits.maxclients),
         config,
@@ -141,13 +179,16 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
         addr,
         config_file,
         dataplane,
+        persistence: crate::persist::saver::Persistence::new(config_persistence, now / 1000),
+        loaded,
+        shutdown_save: std::sync::atomic::AtomicU8::new(0),
     });
 
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     let mut threads = Vec::with_capacity(shards);
     let mut setups = setups.drain(..).map(Some).collect::<Vec<_>>();
     setups.resize_with(shards, || None);
-    for ((id, poll), setup) in polls.into_iter().enumerate().zip(setups) {
+    for (((id, poll), setup), ks) in polls.into_iter().enumerate().zip(setups).zip(keyspaces) {
         let server = server.clone();
         let core = (!cores.is_empty()).then(|| cores[id % cores.len()]);
         let thread = std::thread::Builder::new()
@@ -158,7 +199,7 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
                         tracing::warn!(shard = id, core = core.id, "cannot pin shard to its core");
                     }
                 }
-                Shard::new(id, server, poll, setup).run();
+                Shard::new(id, server, poll, setup, ks).run();
             })?;
         threads.push(thread);
     }
@@ -193,7 +234,16 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
         }
     };
 
-    let result = control_loop(&server, &mut control, &mut listener, &mut signal_rx);
+    let result = loop {
+        let result = control_loop(&server, &mut control, &mut listener, &mut signal_rx);
+        if result.is_ok() && server.save_on_shutdown() && !save_before_exit(&server) {
+            // As Redis does: a stop that cannot save does not stop (SHUTDOWN NOSAVE still can).
+            tracing::error!("not stopping: the shutdown save failed (see above); fix it, or stop with SHUTDOWN NOSAVE");
+            server.shutdown.store(false, Ordering::SeqCst);
+            continue;
+        }
+        break result;
+    };
     if let Some(m) = metrics {
         m.stop();
     }
@@ -207,6 +257,23 @@ pub fn run(config: Config, config_file: Option<std::path::PathBuf>) -> io::Resul
     result
 }
 
+/// Takes a checkpoint before the server stops; waits for a save in progress first.
+fn save_before_exit(server: &Arc<Server>) -> bool {
+    while server.persistence.in_progress() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    tracing::info!("saving before exit");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = crate::persist::saver::start(
+        server,
+        None,
+        Some(Box::new(move |outcome| {
+            let _ = tx.send(outcome);
+        })),
+    );
+    started.is_ok() && matches!(rx.recv(), Ok(Ok(())))
+}
+
 fn control_loop(
     server: &Arc<Server>,
     poll: &mut Poll,
@@ -216,8 +283,20 @@ fn control_loop(
     let mut events = Events::with_capacity(64);
     let shards = server.mesh.shards();
     let mut next_shard = 0;
+    let persistence = &server.config.persistence;
+    let interval = std::time::Duration::from_secs(persistence.checkpoint_interval);
+    let mut next_checkpoint = persistence
+        .checkpoint_enabled
+        .then(|| Instant::now() + interval);
     loop {
-        if let Err(e) = poll.poll(&mut events, None) {
+        if let Some(at) = next_checkpoint.filter(|at| Instant::now() >= *at) {
+            if crate::persist::saver::start(server, None, None).is_err() {
+                tracing::info!("scheduled checkpoint skipped: a save is in progress");
+            }
+            next_checkpoint = Some(at + interval);
+        }
+        let timeout = next_checkpoint.map(|at| at.saturating_duration_since(Instant::now()));
+        if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }

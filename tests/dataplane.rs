@@ -249,7 +249,11 @@ fn redis_cli_through_the_dataplane_and_the_fallback_port_at_once() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "300000");
     let out = lab.cli(&["-h", DATAPLANE, "GET", "big"]);
     let got = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    assert!(got == big, "GET big returned {} bytes, not the 300000 v's", got.len());
+    assert!(
+        got == big,
+        "GET big returned {} bytes, not the 300000 v's",
+        got.len()
+    );
     // ICMP echo and ARP are answered by the dataplane.
     let ping = lab.in_client(
         "ping",

@@ -31,6 +31,12 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Returns information and statistics about the server.", "1.0.0", "O(1)", "[section [section ...]]"),
     spec("shutdown", -1, flags!(ADMIN | NOSCRIPT | LOADING | STALE | NO_MULTI | SENTINEL | ALLOW_BUSY), KeySpec::NONE, Group::Server, Run::Conn(shutdown))
         .doc("Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"),
+    spec("save", 1, flags!(ADMIN | NOSCRIPT | NO_MULTI), KeySpec::NONE, Group::Server, Run::Conn(save))
+        .doc("Synchronously saves the database(s) to disk.", "1.0.0", "O(N) where N is the total number of keys in all databases", ""),
+    spec("bgsave", -1, flags!(ADMIN | NOSCRIPT), KeySpec::NONE, Group::Server, Run::Conn(bgsave))
+        .doc("Asynchronously saves the database(s) to disk.", "1.0.0", "O(1)", "[SCHEDULE]"),
+    spec("lastsave", 1, flags!(LOADING | STALE | FAST), KeySpec::NONE, Group::Server, Run::Conn(lastsave))
+        .doc("Returns the Unix timestamp of the last successful save to disk.", "1.0.0", "O(1)", ""),
     spec("config", -2, flags!(NONE), KeySpec::NONE, Group::Server, Run::Parent)
         .doc("A container for server configuration commands.", "2.0.0", "Depends on subcommand.", "")
         .subs(CONFIG_SUBCOMMANDS),
@@ -198,20 +204,68 @@ fn time(_: &mut ConnCtx<'_>) -> ConnResult {
 }
 
 fn shutdown(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    let mut save = None;
     for a in &ctx.args[1..] {
         if is_opt(a, "abort") {
             return Err(OpError::other("ERR No shutdown in progress."));
         }
-        if !["nosave", "save", "now", "force"]
-            .iter()
-            .any(|o| is_opt(a, o))
-        {
+        if is_opt(a, "save") {
+            save = Some(true);
+        } else if is_opt(a, "nosave") {
+            save = Some(false);
+        } else if !is_opt(a, "now") && !is_opt(a, "force") {
             return Err(OpError::Syntax);
         }
     }
-    tracing::info!(client = ctx.client.id, addr = %ctx.client.addr, "SHUTDOWN");
-    ctx.env.server.request_shutdown();
+    tracing::info!(client = ctx.client.id, addr = %ctx.client.addr, ?save, "SHUTDOWN");
+    ctx.env.server.request_shutdown(save);
     Ok(Step::Close)
+}
+
+// ---- persistence --------------------------------------------------------------------------
+
+/// SAVE: a checkpoint like BGSAVE's (the shards keep serving other clients meanwhile), with the
+/// reply held back until it is on disk.
+fn save(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    let server = ctx.env.server.clone();
+    if server.persistence.in_progress() {
+        return Err(OpError::other("ERR Background save already in progress"));
+    }
+    Ok(Step::Defer(Box::new(move |origin| {
+        if crate::persist::saver::start(&server, Some(origin), None).is_err() {
+            let _ = server.mesh.push_from_outside(
+                origin.shard,
+                crate::shard::Msg::Reply {
+                    origin,
+                    reply: Reply::error("ERR Background save already in progress"),
+                },
+                std::time::Instant::now() + std::time::Duration::from_secs(1),
+            );
+        }
+    })))
+}
+
+fn bgsave(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    let schedule = match ctx.args.get(1) {
+        None => false,
+        Some(a) if is_opt(a, "schedule") && ctx.args.len() == 2 => true,
+        Some(_) => return Err(OpError::Syntax),
+    };
+    match crate::persist::saver::start(&ctx.env.server, None, None) {
+        Ok(()) => Ok(Step::Reply(Reply::status("Background saving started"))),
+        Err(_) if schedule => {
+            ctx.env.server.persistence.schedule();
+            Ok(Step::Reply(Reply::status("Background saving scheduled")))
+        }
+        Err(_) => Err(OpError::other(
+            "ERR Background save already in progress. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        )),
+    }
+}
+
+fn lastsave(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    let last = ctx.env.server.persistence.last_save.load(Ordering::SeqCst);
+    Ok(Step::Reply(Reply::Int(last as i64)))
 }
 
 // ---- INFO ---------------------------------------------------------------------------------
@@ -391,12 +445,58 @@ fn info_text(server: &Arc<Server>, hz: u32, infos: &[ShardInfo], sections: &[&st
                 line("mem_allocator", &"libc");
             }
             "persistence" => {
+                let p = &server.persistence;
+                let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::SeqCst);
+                let in_progress = p.in_progress();
                 line("loading", &0);
                 line("async_loading", &0);
-                line("rdb_bgsave_in_progress", &0);
-                line("rdb_last_save_time", &server.started_unix);
+                line(
+                    "rdb_changes_since_last_save",
+                    &sum(|i| i.changes_since_save),
+                );
+                line("rdb_bgsave_in_progress", &(in_progress as u8));
+                line("rdb_last_save_time", &load(&p.last_save));
+                line(
+                    "rdb_last_bgsave_status",
+                    &if p.last_ok.load(Ordering::SeqCst) {
+                        "ok"
+                    } else {
+                        "err"
+                    },
+                );
+                let last_ms = load(&p.last_duration_ms);
+                line(
+                    "rdb_last_bgsave_time_sec",
+                    &if load(&p.saves) + load(&p.failures) == 0 {
+                        -1
+                    } else {
+                        (last_ms / 1000) as i64
+                    },
+                );
+                line(
+                    "rdb_current_bgsave_time_sec",
+                    &if in_progress {
+                        ((crate::shard::now_ms().saturating_sub(load(&p.current_started_ms)))
+                            / 1000) as i64
+                    } else {
+                        -1
+                    },
+                );
+                line("rdb_saves", &load(&p.saves));
+                line("rdb_last_cow_size", &0);
+                line(
+                    "rdb_last_load_keys_loaded",
+                    &server.loaded.as_ref().map_or(0, |l| l.keys),
+                );
+                line(
+                    "rdb_last_load_keys_expired",
+                    &server.loaded.as_ref().map_or(0, |l| l.expired_skipped),
+                );
                 line("aof_enabled", &0);
                 line("aof_rewrite_in_progress", &0);
+                line("aof_rewrite_scheduled", &0);
+                line("aof_last_bgrewrite_status", &"ok");
+                line("aof_last_write_status", &"ok");
             }
             "stats" => {
                 line("total_connections_received", &stats.connections_received);

@@ -55,6 +55,45 @@ impl Entry {
 /// not needed, since a call always returns whole slots.
 pub type ScanCursor = u16;
 
+/// A point-in-time snapshot of one database in progress (driven by `shard/snapshot.rs`). The
+/// snapshot is as of the moment it began: a slot not yet written is written out before anything
+/// touches it (read or write: every `&mut` path funnels through `touch`), so later changes never
+/// reach the snapshot, and each slot is written exactly once. The extra memory is the output not
+/// yet handed to the writer.
+pub struct DbSnapshot {
+    /// Slots still to write, one bit each.
+    pending: Box<[u64; SLOT_COUNT / 64]>,
+    /// Where the background walk goes on.
+    next: usize,
+    /// The database's index when the snapshot began (SWAPDB moves the snapshot with the data).
+    db_index: u16,
+    /// RECORDS payload bytes not yet taken by the writer.
+    pub out: Vec<u8>,
+    pub records: u64,
+}
+
+impl DbSnapshot {
+    fn write_slot(&mut self, slot: usize, slots: &[SlotMap]) {
+        let (word, bit) = (slot / 64, 1u64 << (slot % 64));
+        if self.pending[word] & bit == 0 {
+            return;
+        }
+        self.pending[word] &= !bit;
+        if let Some(map) = slots.get(slot) {
+            for (key, entry) in map.iter() {
+                crate::persist::checkpoint::encode_record_with(
+                    &mut self.out,
+                    self.db_index,
+                    entry.expire_at,
+                    key,
+                    |out| crate::persist::value::encode_value(&entry.value, out),
+                );
+                self.records += 1;
+            }
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Db {
     /// One map per hash slot (empty maps allocate nothing); the vector itself is allocated when
@@ -65,6 +104,7 @@ pub struct Db {
     expires: IndexSet<Key, RandomState>,
     /// Keys removed because their TTL passed, lazily or actively.
     expired: u64,
+    snapshot: Option<Box<DbSnapshot>>,
 }
 
 impl Db {
@@ -90,9 +130,58 @@ impl Db {
         self.slots.get_mut(slot)
     }
 
+    /// Writes `slot` to a snapshot in progress before it may change.
+    #[inline]
+    fn touch(&mut self, slot: usize) {
+        if let Some(snap) = self.snapshot.as_deref_mut() {
+            snap.write_slot(slot, &self.slots);
+        }
+    }
+
+    /// Starts a snapshot of this database as it is now.
+    pub fn snapshot_begin(&mut self, db_index: u16) {
+        self.snapshot = Some(Box::new(DbSnapshot {
+            pending: Box::new([u64::MAX; SLOT_COUNT / 64]),
+            next: 0,
+            db_index,
+            out: Vec::new(),
+            records: 0,
+        }));
+    }
+
+    /// Writes pending slots in order until `budget` bytes wait in the output or every slot is
+    /// written. Returns true when the snapshot has written every slot.
+    pub fn snapshot_step(&mut self, budget: usize) -> bool {
+        let Some(snap) = self.snapshot.as_deref_mut() else {
+            return true;
+        };
+        while snap.next < SLOT_COUNT && snap.out.len() < budget {
+            if self.slots.is_empty() {
+                // Empty when the snapshot began: keys added later are not part of it.
+                snap.pending.fill(0);
+                snap.next = SLOT_COUNT;
+                break;
+            }
+            snap.write_slot(snap.next, &self.slots);
+            snap.next += 1;
+        }
+        snap.next == SLOT_COUNT
+    }
+
+    /// The snapshot in progress, if any (its output is taken from here).
+    pub fn snapshot_mut(&mut self) -> Option<&mut DbSnapshot> {
+        self.snapshot.as_deref_mut()
+    }
+
+    /// Ends the snapshot (finished or abandoned).
+    pub fn snapshot_end(&mut self) -> Option<Box<DbSnapshot>> {
+        self.snapshot.take()
+    }
+
     /// Finds a live entry, removing it if its TTL has passed.
     fn lookup(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let slot = key_slot(key) as usize;
+        self.touch(slot);
         let map = self.slots.get_mut(slot)?;
         match map.entry_ref(key) {
             EntryRef::Occupied(o) if o.get().expire_at != 0 && o.get().expire_at <= now => {
@@ -141,7 +230,9 @@ impl Db {
         if self.slots.is_empty() {
             self.slots.resize_with(SLOT_COUNT, SlotMap::default);
         }
-        let map = &mut self.slots[key_slot(key) as usize];
+        let slot = key_slot(key) as usize;
+        self.touch(slot);
+        let map = &mut self.slots[slot];
         let had_ttl = match map.entry_ref(key) {
             EntryRef::Occupied(mut o) => o.insert(entry).expire_at != 0,
             EntryRef::Vacant(v) => {
@@ -171,7 +262,9 @@ impl Db {
 
     /// Removes a key whatever its TTL.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
-        let entry = self.slot_map(key_slot(key) as usize)?.remove(key)?;
+        let slot = key_slot(key) as usize;
+        self.touch(slot);
+        let entry = self.slot_map(slot)?.remove(key)?;
         self.len -= 1;
         if entry.expire_at != 0 {
             self.expires.swap_remove(key);
@@ -238,8 +331,11 @@ impl Db {
 
     /// Empties the database and hands back its contents (to be dropped wherever suits).
     pub fn clear(&mut self) -> Db {
+        // A snapshot in progress keeps the contents as they were when it began.
+        while !self.snapshot_step(usize::MAX) {}
         let mut old = std::mem::take(self);
         self.expired = std::mem::take(&mut old.expired);
+        self.snapshot = old.snapshot.take();
         old
     }
 

@@ -22,13 +22,17 @@
 //! collection is never empty and never holds a member or field twice, so the keyspace can take it
 //! as it is. Failures are an [`Error`], turned into text once, by its `Display`.
 
+pub mod checkpoint;
 pub mod crc64;
 pub mod dump;
 pub mod intset;
 pub mod listpack;
+pub mod load;
 pub mod lzf;
 pub mod rdb;
+pub mod rdb_file;
 mod reader;
+pub mod saver;
 pub mod value;
 pub mod ziplist;
 

@@ -376,6 +376,7 @@ impl Shard {
             queue_full_events: mesh.full_events(self.env.id),
             stats: self.stats.clone(),
             dataplane: self.dataplane_info(),
+            changes_since_save: self.writes - self.writes_at_save,
         }
     }
 }

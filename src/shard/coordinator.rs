@@ -18,6 +18,7 @@ impl Shard {
         match step {
             Step::Reply(reply) => self.deliver(origin, reply),
             Step::Close => self.kill_origin(origin),
+            Step::Defer(answer_later) => answer_later(origin),
             Step::Hop {
                 locks,
                 ops,
@@ -201,11 +202,12 @@ impl Shard {
         };
         let step_result = then(outs.into_iter().flatten().collect());
         match step_result {
-            Step::Reply(_) | Step::Close => {
+            Step::Reply(_) | Step::Close | Step::Defer(_) => {
                 for s in std::mem::take(&mut c.holding) {
                     self.send(s, Msg::Release { txid: c.txid });
                 }
                 match step_result {
+                    Step::Defer(answer_later) => answer_later(c.origin),
                     Step::Reply(reply) => {
                         self.stats
                             .record(c.command, c.started.elapsed(), reply.is_error());

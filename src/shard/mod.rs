@@ -21,6 +21,7 @@ mod connections;
 mod coordinator;
 mod dataplane;
 mod mesh;
+mod snapshot;
 mod stats;
 pub mod txn;
 
@@ -111,6 +112,8 @@ pub enum Msg {
         op: ShardOp,
         reply: Arc<mesh::QueryReply>,
     },
+    /// Take part in a checkpoint: snapshot this shard as of now and feed the job's writer.
+    Snapshot(Arc<crate::persist::saver::SaveJob>),
     Shutdown,
 }
 
@@ -153,6 +156,12 @@ pub struct Shard {
     /// The NIC queue this shard serves through AF_XDP, when the dataplane is on.
     dataplane: Option<dataplane::Dataplane>,
     busy_poll: bool,
+    /// This shard's part of a checkpoint in progress.
+    snapshot: Option<snapshot::ShardSnapshot>,
+    /// Write commands run since start (INFO rdb_changes_since_last_save).
+    pub writes: u64,
+    /// `writes` when the last snapshot this shard finished began, and the job's outcome flag.
+    pub writes_at_save: u64,
 }
 
 fn server_busy_poll(dataplane: &Option<DataplaneSetup>) -> bool {
@@ -171,9 +180,9 @@ impl Shard {
         server: Arc<Server>,
         poll: Poll,
         dataplane: Option<DataplaneSetup>,
+        ks: Keyspace,
     ) -> Shard {
         let shards = server.mesh.shards();
-        let databases = server.config.server.databases;
         let settings = Settings::from_config(&server.config);
         Shard {
             env: ShardEnv {
@@ -183,7 +192,7 @@ impl Shard {
                 now: now_ms(),
                 settings,
             },
-            ks: Keyspace::new(databases),
+            ks,
             stats: ShardStats::default(),
             conns: Vec::new(),
             free_tokens: Vec::new(),
@@ -203,6 +212,9 @@ impl Shard {
             stopping: false,
             busy_poll: server_busy_poll(&dataplane),
             dataplane: dataplane.map(dataplane::Dataplane::new),
+            snapshot: None,
+            writes: 0,
+            writes_at_save: 0,
         }
     }
 
@@ -228,7 +240,9 @@ impl Shard {
             let now = Instant::now();
             let timeout = if self.has_local_work() || self.busy_poll {
                 Duration::ZERO
-            } else if self.outbox.backlog() > 0 {
+            } else if self.outbox.backlog() > 0
+                || self.snapshot.as_ref().is_some_and(|s| s.stalled())
+            {
                 // Another shard's queue is full: retry soon rather than spin.
                 Duration::from_millis(1)
             } else if mesh.prepare_sleep(self.env.id) {
@@ -286,6 +300,7 @@ impl Shard {
             self.outbox.flush(mesh, self.env.id);
             self.for_each_listed(|s| &mut s.dirty, Shard::flush_conn);
             self.dataplane_transmit();
+            self.snapshot_step();
             if Instant::now() >= next_tick {
                 self.housekeeping();
                 next_tick = Instant::now() + tick;
@@ -312,6 +327,7 @@ impl Shard {
 
     fn has_local_work(&self) -> bool {
         self.dataplane.as_ref().is_some_and(|dp| dp.rx_pending)
+            || self.snapshot.as_ref().is_some_and(|s| !s.stalled())
             || !self.local.is_empty()
             || !self.read_ready.is_empty()
             || (!self.input_ready.is_empty() && !self.outbox.congested())
@@ -392,6 +408,10 @@ impl Shard {
                 let out = op(self);
                 reply.answer(self.env.id, out);
             }
+            Msg::Snapshot(job) => {
+                self.writes_at_save = self.writes;
+                self.snapshot_begin(job);
+            }
             Msg::Shutdown => self.stopping = true,
         }
     }
@@ -455,6 +475,7 @@ impl Shard {
             max_string,
         };
         let reply = handler(&mut ctx).unwrap_or_else(Reply::from);
+        self.writes += spec.flags.has(Flags::WRITE) as u64;
         self.stats
             .record(spec.name, started.elapsed(), reply.is_error());
         reply

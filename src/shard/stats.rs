@@ -117,6 +117,8 @@ pub struct ShardInfo {
     pub stats: ShardStats,
     /// The shard's dataplane queue, when it serves one.
     pub dataplane: Option<DataplaneInfo>,
+    /// Write commands since this shard's part of the last checkpoint began.
+    pub changes_since_save: u64,
 }
 
 /// One dataplane queue's figures: its AF_XDP port and its TCP endpoint.

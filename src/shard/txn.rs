@@ -73,6 +73,9 @@ pub enum Step {
     Reply(Reply),
     /// Close the connection without a reply (SHUTDOWN).
     Close,
+    /// The reply comes later from another thread (SAVE): the connection keeps its reply slot
+    /// and `answer_later` gets the address to send `Msg::Reply` to.
+    Defer(Box<dyn FnOnce(super::Origin) + Send>),
     Hop {
         /// Intents to take before the first hop; empty for a plain fan-out, ignored on later steps.
         locks: Vec<(usize, Lock)>,
