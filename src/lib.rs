@@ -15,5 +15,10 @@ pub mod shard;
 pub mod slot;
 pub mod small;
 
+/// mimalloc, as Dragonfly uses (Redis ships jemalloc): small-object allocation is on every write
+/// path, and glibc's malloc measured ~15% slower on the lab's pipelined SET/GET.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The Redis version Ferrite reports to clients that check it.
 pub const REDIS_VERSION: &str = "7.0.15";

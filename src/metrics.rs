@@ -33,11 +33,24 @@ pub fn shard_infos(server: &Server, timeout: Duration) -> Result<Vec<ShardInfo>,
     Ok(outs.into_iter().filter_map(HopOut::into_info).collect())
 }
 
-/// Bytes the allocator has handed out (glibc's `mallinfo2`), the analogue of Redis's used_memory.
+/// Bytes the allocator (mimalloc) holds committed: the analogue of Redis's used_memory.
 pub fn allocated_bytes() -> u64 {
-    // SAFETY: mallinfo2 only reads allocator statistics.
-    let mi = unsafe { libc::mallinfo2() };
-    (mi.uordblks + mi.hblkhd) as u64
+    let (mut elapsed, mut user, mut system) = (0usize, 0usize, 0usize);
+    let (mut rss, mut peak_rss, mut commit, mut peak_commit, mut faults) = (0, 0, 0, 0, 0);
+    // SAFETY: mi_process_info only writes the counters we pass.
+    unsafe {
+        libmimalloc_sys::mi_process_info(
+            &mut elapsed,
+            &mut user,
+            &mut system,
+            &mut rss,
+            &mut peak_rss,
+            &mut commit,
+            &mut peak_commit,
+            &mut faults,
+        );
+    }
+    commit as u64
 }
 
 /// Resident set size from /proc.

@@ -442,7 +442,7 @@ fn info_text(server: &Arc<Server>, hz: u32, infos: &[ShardInfo], sections: &[&st
                 line("maxmemory", &0);
                 line("maxmemory_human", &"0B");
                 line("maxmemory_policy", &"noeviction");
-                line("mem_allocator", &"libc");
+                line("mem_allocator", &"mimalloc");
             }
             "persistence" => {
                 let p = &server.persistence;
