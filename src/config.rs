@@ -33,6 +33,12 @@ pub struct PersistenceConfig {
     pub checkpoint_interval: u64,
     /// Checkpoints kept in `dir`; older ones are deleted after a successful save.
     pub checkpoint_keep: usize,
+    /// Log every write to a per-shard append-only log in `dir`, replayed after the checkpoint at
+    /// start; a checkpoint (BGSAVE, BGREWRITEAOF) truncates what it covers.
+    pub aof_enabled: bool,
+    /// "always": a write is acknowledged only once on disk; "everysec": fsync once a second;
+    /// "no": leave it to the kernel.
+    pub aof_fsync: crate::persist::aof::FsyncPolicy,
 }
 
 impl Default for PersistenceConfig {
@@ -42,6 +48,8 @@ impl Default for PersistenceConfig {
             checkpoint_enabled: false,
             checkpoint_interval: 3600,
             checkpoint_keep: 3,
+            aof_enabled: false,
+            aof_fsync: crate::persist::aof::FsyncPolicy::Everysec,
         }
     }
 }

@@ -52,6 +52,8 @@ pub struct Server {
     pub loaded: Option<crate::persist::load::Loaded>,
     /// How SHUTDOWN asked to stop: save or not, overriding the configuration.
     shutdown_save: std::sync::atomic::AtomicU8,
+    /// The once-a-second fsync of the append-only log (`aof_fsync = "everysec"`).
+    pub aof_syncer: Option<Arc<crate::persist::aof::Syncer>>,
 }
 
 impl Server {
@@ -113,6 +115,9 @@ pub fn run(
     if let Some(l) = &loaded {
         tracing::info!(path = %l.path.display(), format = l.format, keys = l.keys, expired_skipped = l.expired_skipped, "data loaded");
     }
+    let mut keyspaces = keyspaces;
+    let (logs, aof_syncer) =
+        open_logs(&config, restore.is_some(), loaded.as_ref(), &mut keyspaces)?;
     // Detaches the XDP program when dropped, after the shards have stopped.
     let mut _xdp_program = None;
     let (dataplane, mut setups) = match config.dataplane.mode {
@@ -182,13 +187,20 @@ pub fn run(
         persistence: crate::persist::saver::Persistence::new(config_persistence, now / 1000),
         loaded,
         shutdown_save: std::sync::atomic::AtomicU8::new(0),
+        aof_syncer,
     });
 
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     let mut threads = Vec::with_capacity(shards);
     let mut setups = setups.drain(..).map(Some).collect::<Vec<_>>();
     setups.resize_with(shards, || None);
-    for (((id, poll), setup), ks) in polls.into_iter().enumerate().zip(setups).zip(keyspaces) {
+    let shard_inputs = polls
+        .into_iter()
+        .enumerate()
+        .zip(setups)
+        .zip(keyspaces)
+        .zip(logs);
+    for ((((id, poll), setup), ks), log) in shard_inputs {
         let server = server.clone();
         let core = (!cores.is_empty()).then(|| cores[id % cores.len()]);
         let thread = std::thread::Builder::new()
@@ -199,7 +211,7 @@ pub fn run(
                         tracing::warn!(shard = id, core = core.id, "cannot pin shard to its core");
                     }
                 }
-                Shard::new(id, server, poll, setup, ks).run();
+                Shard::new(id, server, poll, setup, ks, log).run();
             })?;
         threads.push(thread);
     }
@@ -217,6 +229,12 @@ pub fn run(
         "ferrite ready to accept connections"
     );
 
+    // A restored backup becomes the directory's newest checkpoint, so a restart (and the log,
+    // which starts over from it) continues from it rather than from older files.
+    let p = &server.config.persistence;
+    if restore.is_some() && (p.aof_enabled || p.checkpoint_enabled) {
+        let _ = crate::persist::saver::start(&server, None, None);
+    }
     let metrics = match server.config.metrics.port {
         0 => None,
         port => {
@@ -255,6 +273,62 @@ pub fn run(
     }
     tracing::info!("ferrite stopped");
     result
+}
+
+type ShardLogs = Vec<Option<crate::persist::aof::ShardLog>>;
+
+/// With the append-only log on: replays the logs after the loaded checkpoint (not after a
+/// --restore, whose file is the whole truth: the old logs are set aside instead), then opens a new
+/// generation per shard.
+fn open_logs(
+    config: &Config,
+    restored: bool,
+    loaded: Option<&crate::persist::load::Loaded>,
+    keyspaces: &mut [crate::keyspace::Keyspace],
+) -> io::Result<(ShardLogs, Option<Arc<crate::persist::aof::Syncer>>)> {
+    use crate::persist::aof;
+    let p = &config.persistence;
+    let shards = keyspaces.len();
+    if !p.aof_enabled {
+        return Ok(((0..shards).map(|_| None).collect(), None));
+    }
+    if restored {
+        for (_, _, path) in aof::list(&p.dir) {
+            let aside = path.with_extension("aof.before-restore");
+            tracing::warn!(from = %path.display(), to = %aside.display(), "setting aside a log older than the restored backup");
+            std::fs::rename(&path, &aside)?;
+        }
+    } else {
+        let from = |shard: usize| {
+            loaded
+                .and_then(|l| l.aof_from.iter().find(|(s, _)| *s as usize == shard))
+                .map_or(0, |(_, g)| *g)
+        };
+        let applied = aof::replay(&p.dir, &from, keyspaces, config.limits.proto_max_bulk_len)
+            .map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("append-only log: {e}"))
+            })?;
+        if applied > 0 {
+            tracing::info!(records = applied, "append-only log replayed");
+        }
+    }
+    let logs = (0..shards)
+        .map(|shard| aof::ShardLog::open(&p.dir, shard, shards, p.aof_fsync).map(Some))
+        .collect::<io::Result<ShardLogs>>()
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "cannot open the append-only log in {}: {e}",
+                    p.dir.display()
+                ),
+            )
+        })?;
+    let syncer = match p.aof_fsync {
+        aof::FsyncPolicy::Everysec => Some(aof::Syncer::start()?),
+        _ => None,
+    };
+    Ok((logs, syncer))
 }
 
 /// Takes a checkpoint before the server stops; waits for a save in progress first.

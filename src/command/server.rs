@@ -35,6 +35,8 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Synchronously saves the database(s) to disk.", "1.0.0", "O(N) where N is the total number of keys in all databases", ""),
     spec("bgsave", -1, flags!(ADMIN | NOSCRIPT), KeySpec::NONE, Group::Server, Run::Conn(bgsave))
         .doc("Asynchronously saves the database(s) to disk.", "1.0.0", "O(1)", "[SCHEDULE]"),
+    spec("bgrewriteaof", 1, flags!(ADMIN | NOSCRIPT), KeySpec::NONE, Group::Server, Run::Conn(bgrewriteaof))
+        .doc("Asynchronously rewrites the append-only file to disk.", "1.0.0", "O(1)", ""),
     spec("lastsave", 1, flags!(LOADING | STALE | FAST), KeySpec::NONE, Group::Server, Run::Conn(lastsave))
         .doc("Returns the Unix timestamp of the last successful save to disk.", "1.0.0", "O(1)", ""),
     spec("config", -2, flags!(NONE), KeySpec::NONE, Group::Server, Run::Parent)
@@ -260,6 +262,21 @@ fn bgsave(ctx: &mut ConnCtx<'_>) -> ConnResult {
         Err(_) => Err(OpError::other(
             "ERR Background save already in progress. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
         )),
+    }
+}
+
+/// BGREWRITEAOF: Ferrite's logs are truncated by a checkpoint, so rewriting them is taking one.
+fn bgrewriteaof(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    match crate::persist::saver::start(&ctx.env.server, None, None) {
+        Ok(()) => Ok(Step::Reply(Reply::status(
+            "Background append only file rewriting started",
+        ))),
+        Err(_) => {
+            ctx.env.server.persistence.schedule();
+            Ok(Step::Reply(Reply::status(
+                "Background append only file rewriting scheduled",
+            )))
+        }
     }
 }
 
@@ -492,11 +509,26 @@ fn info_text(server: &Arc<Server>, hz: u32, infos: &[ShardInfo], sections: &[&st
                     "rdb_last_load_keys_expired",
                     &server.loaded.as_ref().map_or(0, |l| l.expired_skipped),
                 );
-                line("aof_enabled", &0);
-                line("aof_rewrite_in_progress", &0);
+                let aof = server.config.persistence.aof_enabled;
+                line("aof_enabled", &(aof as u8));
+                line("aof_rewrite_in_progress", &((aof && in_progress) as u8));
                 line("aof_rewrite_scheduled", &0);
-                line("aof_last_bgrewrite_status", &"ok");
-                line("aof_last_write_status", &"ok");
+                line(
+                    "aof_last_bgrewrite_status",
+                    &if p.last_ok.load(Ordering::SeqCst) {
+                        "ok"
+                    } else {
+                        "err"
+                    },
+                );
+                line(
+                    "aof_last_write_status",
+                    &if sum(|i| i.aof_errors) == 0 {
+                        "ok"
+                    } else {
+                        "err"
+                    },
+                );
             }
             "stats" => {
                 line("total_connections_received", &stats.connections_received);

@@ -105,6 +105,11 @@ pub struct Db {
     /// Keys removed because their TTL passed, lazily or actively.
     expired: u64,
     snapshot: Option<Box<DbSnapshot>>,
+    /// While set (the append-only log records a write), keys reached through `&mut` paths are
+    /// noted in `touched`, and a clear in `cleared`.
+    pub(super) recording: bool,
+    touched: Vec<Key>,
+    cleared: bool,
 }
 
 impl Db {
@@ -128,6 +133,68 @@ impl Db {
     /// operation: every method below does a single hash-table probe on its hot path.
     fn slot_map(&mut self, slot: usize) -> Option<&mut SlotMap> {
         self.slots.get_mut(slot)
+    }
+
+    /// Notes `key` for the log when recording.
+    #[inline]
+    fn note(&mut self, key: &[u8]) {
+        if self.recording {
+            self.touched.push(key.into());
+        }
+    }
+
+    /// The keys noted since the last call, and whether the database was cleared meanwhile.
+    pub fn take_touched(&mut self) -> (Vec<Key>, bool) {
+        (
+            std::mem::take(&mut self.touched),
+            std::mem::take(&mut self.cleared),
+        )
+    }
+
+    /// A stored entry as it is, without expiring it or touching anything (for the log).
+    pub fn stored(&self, key: &[u8]) -> Option<&Entry> {
+        self.slots.get(key_slot(key) as usize)?.get(key)
+    }
+
+    /// Removes every key in `slots` (replaying a FLUSH logged by the shard that owned them).
+    pub fn remove_slots(&mut self, slots: std::ops::Range<usize>) {
+        for slot in slots {
+            let Some(map) = self.slots.get_mut(slot) else {
+                continue;
+            };
+            for (key, entry) in map.drain() {
+                self.len -= 1;
+                if entry.expire_at != 0 {
+                    self.expires.swap_remove(&key[..]);
+                }
+            }
+        }
+    }
+
+    /// Exchanges the keys in `slots` with `other` (replaying a SWAPDB logged by one shard).
+    pub fn swap_slots(&mut self, other: &mut Db, slots: std::ops::Range<usize>) {
+        for db in [&mut *self, &mut *other] {
+            if db.slots.is_empty() {
+                db.slots.resize_with(SLOT_COUNT, SlotMap::default);
+            }
+        }
+        for slot in slots {
+            let (Some(a), Some(b)) = (self.slots.get_mut(slot), other.slots.get_mut(slot)) else {
+                continue;
+            };
+            std::mem::swap(a, b);
+        }
+        // Recount and rebuild the TTL indexes of both (replay is not a hot path).
+        for db in [&mut *self, &mut *other] {
+            db.len = db.slots.iter().map(|m| m.len()).sum();
+            db.expires = db
+                .slots
+                .iter()
+                .flat_map(|m| m.iter())
+                .filter(|(_, e)| e.expire_at != 0)
+                .map(|(k, _)| k.clone())
+                .collect();
+        }
     }
 
     /// Writes `slot` to a snapshot in progress before it may change.
@@ -182,6 +249,7 @@ impl Db {
     fn lookup(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let slot = key_slot(key) as usize;
         self.touch(slot);
+        self.note(key);
         let map = self.slots.get_mut(slot)?;
         match map.entry_ref(key) {
             EntryRef::Occupied(o) if o.get().expire_at != 0 && o.get().expire_at <= now => {
@@ -232,6 +300,7 @@ impl Db {
         }
         let slot = key_slot(key) as usize;
         self.touch(slot);
+        self.note(key);
         let map = &mut self.slots[slot];
         let had_ttl = match map.entry_ref(key) {
             EntryRef::Occupied(mut o) => o.insert(entry).expire_at != 0,
@@ -264,6 +333,7 @@ impl Db {
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let slot = key_slot(key) as usize;
         self.touch(slot);
+        self.note(key);
         let entry = self.slot_map(slot)?.remove(key)?;
         self.len -= 1;
         if entry.expire_at != 0 {
@@ -336,6 +406,8 @@ impl Db {
         let mut old = std::mem::take(self);
         self.expired = std::mem::take(&mut old.expired);
         self.snapshot = old.snapshot.take();
+        self.recording = old.recording;
+        self.cleared = old.recording;
         old
     }
 

@@ -25,6 +25,9 @@ pub struct Keyspace {
     /// Lookups by read commands that found / did not find their key (INFO keyspace_hits/misses).
     pub hits: u64,
     pub misses: u64,
+    /// SWAPDBs made while recording, for the append-only log.
+    swaps: Vec<(usize, usize)>,
+    recording: bool,
 }
 
 impl Keyspace {
@@ -33,6 +36,8 @@ impl Keyspace {
             dbs: (0..databases).map(|_| Db::default()).collect(),
             hits: 0,
             misses: 0,
+            swaps: Vec::new(),
+            recording: false,
         }
     }
 
@@ -73,5 +78,21 @@ impl Keyspace {
 
     pub fn swap(&mut self, a: usize, b: usize) {
         self.dbs.swap(a, b);
+        if self.recording {
+            self.swaps.push((a, b));
+        }
+    }
+
+    /// Starts or stops noting what writes touch (the append-only log's effect records).
+    pub fn set_recording(&mut self, on: bool) {
+        self.recording = on;
+        for db in &mut self.dbs {
+            db.recording = on;
+        }
+    }
+
+    /// The SWAPDBs made since the last call.
+    pub fn take_swaps(&mut self) -> Vec<(usize, usize)> {
+        std::mem::take(&mut self.swaps)
     }
 }

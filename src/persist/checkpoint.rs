@@ -6,7 +6,8 @@
 //! header   magic "FERRITE\0CKPT" (12) | version u16 | reserved u16 | created_ms u64 | crc64 u64
 //! block    kind u8 | shard u16 | len u32 | payload[len] | crc64 u64 (of kind..payload)
 //!          kind 1 RECORDS:   records, back to back
-//!          kind 2 SHARD_END: u64 records the shard wrote
+//!          kind 2 SHARD_END: u64 records the shard wrote [| u64 its first log generation after
+//!                            the snapshot, when the append-only log is on]
 //!          kind 3 FILE_END:  u32 shards | u64 records in the file; nothing may follow
 //! record   db u16 | expire_at u64 (ms since the epoch, 0 = none) | key_len u32 | key |
 //!          value_len u32 | value (Redis's RDB value encoding: type byte, then the value)
@@ -228,8 +229,17 @@ impl<W: Write> CheckpointWriter<W> {
         Ok(())
     }
 
-    pub fn shard_end(&mut self, shard: u16, records: u64) -> io::Result<()> {
-        self.block(SHARD_END, shard, &records.to_le_bytes())
+    pub fn shard_end(
+        &mut self,
+        shard: u16,
+        records: u64,
+        aof_generation: Option<u64>,
+    ) -> io::Result<()> {
+        let mut payload = records.to_le_bytes().to_vec();
+        if let Some(g) = aof_generation {
+            payload.extend_from_slice(&g.to_le_bytes());
+        }
+        self.block(SHARD_END, shard, &payload)
     }
 
     /// Writes the end marker and hands the writer back (for fsync).
@@ -244,11 +254,13 @@ impl<W: Write> CheckpointWriter<W> {
 }
 
 /// What a complete, verified checkpoint holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Summary {
     pub created_ms: u64,
     pub shards: u32,
     pub records: u64,
+    /// Per shard that wrote one: the log generation its snapshot began (replay starts there).
+    pub aof_from: Vec<(u16, u64)>,
 }
 
 /// Reads a checkpoint block by block, checking every checksum and the structure; `on_records` gets
@@ -275,6 +287,7 @@ pub fn read<R: Read>(
     let mut payload = Vec::new();
     let mut total = 0u64;
     let mut per_shard: std::collections::HashMap<u16, u64> = Default::default();
+    let mut aof_from = Vec::new();
     loop {
         let mut head = [0u8; BLOCK_HEAD];
         match read_exact_at(&mut input, &mut head, at) {
@@ -310,9 +323,17 @@ pub fn read<R: Read>(
                 on_records(body)?;
             }
             SHARD_END => {
-                let count = body.try_into().map(u64::from_le_bytes).ok();
-                if count != Some(per_shard.get(&shard).copied().unwrap_or(0)) {
+                let count = body
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_le_bytes);
+                if count != Some(per_shard.get(&shard).copied().unwrap_or(0))
+                    || !(body.len() == 8 || body.len() == 16)
+                {
                     return Err(CheckpointError::CountMismatch { at });
+                }
+                if let Some(g) = body.get(8..16).and_then(|b| b.try_into().ok()) {
+                    aof_from.push((shard, u64::from_le_bytes(g)));
                 }
             }
             FILE_END => {
@@ -330,6 +351,7 @@ pub fn read<R: Read>(
                     created_ms,
                     shards,
                     records: total,
+                    aof_from,
                 });
             }
             kind => return Err(CheckpointError::UnknownBlock { at, kind }),
@@ -367,8 +389,8 @@ mod tests {
         encode_record(&mut p, 0, 0, b"k1", b"\x00\x02v1");
         encode_record(&mut p, 3, 99, b"k2", b"\x00\x02v2");
         w.block(RECORDS, 0, &p).unwrap();
-        w.shard_end(0, 2).unwrap();
-        w.shard_end(1, 0).unwrap();
+        w.shard_end(0, 2, Some(7)).unwrap();
+        w.shard_end(1, 0, None).unwrap();
         w.finish(2, 2).unwrap()
     }
 
@@ -389,7 +411,8 @@ mod tests {
             Summary {
                 created_ms: 1234,
                 shards: 2,
-                records: 2
+                records: 2,
+                aof_from: vec![(0, 7)]
             }
         );
         assert_eq!(seen[1], (3, 99, b"k2".to_vec(), b"\x00\x02v2".to_vec()));

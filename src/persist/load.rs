@@ -24,6 +24,8 @@ pub struct Loaded {
     pub expired_skipped: u64,
     pub created_ms: u64,
     pub format: &'static str,
+    /// The log generation each old shard's snapshot began (from a checkpoint taken with the log on).
+    pub aof_from: Vec<(u16, u64)>,
 }
 
 /// Fills `shards` keyspaces from `restore` if given, else from the newest checkpoint in `dir`
@@ -81,6 +83,7 @@ pub fn load_file(path: &Path, keyspaces: &mut [Keyspace]) -> Result<Loaded, Stri
             expired_skipped: expired,
             created_ms: 0,
             format: "redis-rdb",
+            aof_from: Vec::new(),
         });
     }
     load_checkpoint(input, keyspaces, progress).map(|(summary, keys, expired)| Loaded {
@@ -89,6 +92,7 @@ pub fn load_file(path: &Path, keyspaces: &mut [Keyspace]) -> Result<Loaded, Stri
         expired_skipped: expired,
         created_ms: summary.created_ms,
         format: "ferrite-checkpoint",
+        aof_from: summary.aof_from,
     })
 }
 

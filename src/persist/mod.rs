@@ -22,6 +22,7 @@
 //! collection is never empty and never holds a member or field twice, so the keyspace can take it
 //! as it is. Failures are an [`Error`], turned into text once, by its `Display`.
 
+pub mod aof;
 pub mod checkpoint;
 pub mod crc64;
 pub mod dump;

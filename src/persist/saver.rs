@@ -35,8 +35,9 @@ const QUEUE_DEPTH: usize = 64;
 pub enum Chunk {
     /// A RECORDS payload.
     Records(Vec<u8>),
-    /// The shard's part is complete: it wrote this many records.
-    End(u64),
+    /// The shard's part is complete: it wrote this many records, and its log (if on) went on
+    /// in this generation from the snapshot's point in time.
+    End(u64, Option<u64>),
 }
 
 /// One save in progress, shared by the writer thread and the shards.
@@ -50,7 +51,7 @@ pub struct SaveJob {
 impl SaveJob {
     /// Offers a chunk from `shard`; gives it back when the queue is full.
     pub fn push(&self, shard: usize, chunk: Chunk) -> Result<(), Chunk> {
-        let queue = self.queues.get(shard).ok_or(Chunk::End(0));
+        let queue = self.queues.get(shard).ok_or(Chunk::End(0, None));
         let result = match queue {
             Ok(q) => q.push(chunk),
             Err(_) => return Ok(()),
@@ -170,13 +171,17 @@ fn run_job(server: &Arc<Server>) -> JobResult {
     let tmp = dir.join(format!("{name}.tmp"));
     let result = write_checkpoint(server, &tmp, created);
     match result {
-        Ok((bytes, records)) => {
+        Ok((bytes, records, generations)) => {
             let publish = fs::rename(&tmp, &path).and_then(|_| sync_dir(dir));
             if let Err(e) = publish {
                 let _ = fs::remove_file(&tmp);
                 return Err(format!("cannot move {} into place: {e}", tmp.display()));
             }
             rotate(dir, config.checkpoint_keep);
+            // The checkpoint covers each shard's log before its snapshot's point in time.
+            for (shard, generation) in generations {
+                super::aof::ShardLog::remove_before(dir, shard, generation);
+            }
             Ok((path, bytes, records))
         }
         Err(e) => {
@@ -186,7 +191,10 @@ fn run_job(server: &Arc<Server>) -> JobResult {
     }
 }
 
-fn write_checkpoint(server: &Arc<Server>, tmp: &Path, created: u64) -> Result<(u64, u64), String> {
+/// (bytes, records, the log generation each shard's snapshot began).
+type Written = (u64, u64, Vec<(usize, u64)>);
+
+fn write_checkpoint(server: &Arc<Server>, tmp: &Path, created: u64) -> Result<Written, String> {
     let shards = server.mesh.shards();
     let file = File::create(tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
     let mut writer = CheckpointWriter::new(BufWriter::with_capacity(1 << 20, file), created)
@@ -206,13 +214,14 @@ fn write_checkpoint(server: &Arc<Server>, tmp: &Path, created: u64) -> Result<(u
             msg = back;
         }
     }
-    let outcome = drain(&job, &mut writer, shards);
+    let mut generations = Vec::new();
+    let outcome = drain(&job, &mut writer, shards, &mut generations);
     let outcome = outcome.and_then(|records| {
         let bytes = writer.written;
         let buffered = writer.finish(shards as u32, records)?;
         let file = buffered.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
-        Ok((bytes, records))
+        Ok((bytes, records, generations))
     });
     outcome.map_err(|e| {
         job.aborted.store(true, Ordering::SeqCst);
@@ -225,6 +234,7 @@ fn drain<W: Write>(
     job: &SaveJob,
     writer: &mut CheckpointWriter<W>,
     shards: usize,
+    generations: &mut Vec<(usize, u64)>,
 ) -> io::Result<u64> {
     let mut ended = vec![false; shards];
     let mut records = 0;
@@ -235,8 +245,11 @@ fn drain<W: Write>(
                 progressed = true;
                 match chunk {
                     Chunk::Records(payload) => writer.block(RECORDS, shard as u16, &payload)?,
-                    Chunk::End(n) => {
-                        writer.shard_end(shard as u16, n)?;
+                    Chunk::End(n, generation) => {
+                        writer.shard_end(shard as u16, n, generation)?;
+                        if let Some(g) = generation {
+                            generations.push((shard, g));
+                        }
                         records += n;
                         ended[shard] = true;
                     }

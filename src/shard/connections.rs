@@ -377,6 +377,7 @@ impl Shard {
             stats: self.stats.clone(),
             dataplane: self.dataplane_info(),
             changes_since_save: self.writes - self.writes_at_save,
+            aof_errors: self.aof_errors,
         }
     }
 }

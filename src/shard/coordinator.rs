@@ -25,6 +25,7 @@ impl Shard {
                 last,
                 then,
             } => {
+                let ops = self.journal_ops(command, ops);
                 let id = self.next_coord;
                 self.next_coord += 1;
                 let has_locks = !locks.is_empty();
@@ -219,6 +220,7 @@ impl Shard {
             Step::Hop {
                 ops, last, then, ..
             } => {
+                let ops = self.journal_ops(c.command, ops);
                 c.stage = Stage::Scheduling {
                     waiting: 0,
                     rejected: false,
@@ -230,5 +232,19 @@ impl Shard {
                 self.send_hops(id);
             }
         }
+    }
+
+    /// With the log on, a write plan's hops log what they change on each shard.
+    fn journal_ops(
+        &self,
+        command: &'static str,
+        ops: Vec<(usize, super::ShardOp)>,
+    ) -> Vec<(usize, super::ShardOp)> {
+        if self.aof.is_none() || !super::journal::journaled(command) {
+            return ops;
+        }
+        ops.into_iter()
+            .map(|(shard, op)| (shard, Shard::logged_hop(op)))
+            .collect()
     }
 }

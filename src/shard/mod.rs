@@ -20,6 +20,7 @@ mod conn;
 mod connections;
 mod coordinator;
 mod dataplane;
+mod journal;
 mod mesh;
 mod snapshot;
 mod stats;
@@ -158,6 +159,10 @@ pub struct Shard {
     busy_poll: bool,
     /// This shard's part of a checkpoint in progress.
     snapshot: Option<snapshot::ShardSnapshot>,
+    /// This shard's append-only log, when `aof_enabled`.
+    aof: Option<crate::persist::aof::ShardLog>,
+    pub aof_errors: u64,
+    aof_last_sync: Instant,
     /// Write commands run since start (INFO rdb_changes_since_last_save).
     pub writes: u64,
     /// `writes` when the last snapshot this shard finished began, and the job's outcome flag.
@@ -181,6 +186,7 @@ impl Shard {
         poll: Poll,
         dataplane: Option<DataplaneSetup>,
         ks: Keyspace,
+        aof: Option<crate::persist::aof::ShardLog>,
     ) -> Shard {
         let shards = server.mesh.shards();
         let settings = Settings::from_config(&server.config);
@@ -213,6 +219,9 @@ impl Shard {
             busy_poll: server_busy_poll(&dataplane),
             dataplane: dataplane.map(dataplane::Dataplane::new),
             snapshot: None,
+            aof,
+            aof_errors: 0,
+            aof_last_sync: Instant::now(),
             writes: 0,
             writes_at_save: 0,
         }
@@ -297,6 +306,8 @@ impl Shard {
             if !self.outbox.congested() {
                 self.for_each_listed(|s| &mut s.input_ready, Shard::process_input);
             }
+            // Group commit before any reply of this turn leaves (other shards, sockets).
+            self.journal_commit();
             self.outbox.flush(mesh, self.env.id);
             self.for_each_listed(|s| &mut s.dirty, Shard::flush_conn);
             self.dataplane_transmit();
@@ -335,6 +346,7 @@ impl Shard {
     }
 
     fn housekeeping(&mut self) {
+        self.journal_sync_request();
         // Active expiry, Redis-style: sample keys with a TTL; go on while a quarter or more of a
         // sample had expired, within a time budget of a quarter of the tick.
         let budget = Duration::from_micros(250_000 / self.env.settings.hz.max(1) as u64);
@@ -410,7 +422,17 @@ impl Shard {
             }
             Msg::Snapshot(job) => {
                 self.writes_at_save = self.writes;
-                self.snapshot_begin(job);
+                // The log starts a new generation at the snapshot's point in time.
+                let generation = match self.aof.as_mut().map(|log| log.rotate()) {
+                    Some(Ok(g)) => Some(g),
+                    Some(Err(e)) => {
+                        tracing::error!(shard = self.env.id, error = %e, "cannot rotate the append-only log");
+                        job.aborted.store(true, std::sync::atomic::Ordering::SeqCst);
+                        None
+                    }
+                    None => None,
+                };
+                self.snapshot_begin(job, generation);
             }
             Msg::Shutdown => self.stopping = true,
         }
@@ -467,14 +489,17 @@ impl Shard {
         };
         let started = Instant::now();
         let max_string = self.env.settings.proto_max_bulk_len;
-        let mut ctx = Ctx {
-            ks: &mut self.ks,
-            db,
-            args,
-            now: self.env.now,
-            max_string,
-        };
-        let reply = handler(&mut ctx).unwrap_or_else(Reply::from);
+        let now = self.env.now;
+        let reply = self.run_logged(spec, db, args, |shard| {
+            let mut ctx = Ctx {
+                ks: &mut shard.ks,
+                db,
+                args,
+                now,
+                max_string,
+            };
+            handler(&mut ctx).unwrap_or_else(Reply::from)
+        });
         self.writes += spec.flags.has(Flags::WRITE) as u64;
         self.stats
             .record(spec.name, started.elapsed(), reply.is_error());

@@ -12,6 +12,8 @@ use crate::persist::saver::{Chunk, SaveJob};
 
 pub struct ShardSnapshot {
     job: Arc<SaveJob>,
+    /// The log generation that began with this snapshot, if the log is on.
+    aof_generation: Option<u64>,
     /// A chunk the writer's queue had no room for yet.
     waiting: Option<Chunk>,
 }
@@ -24,7 +26,7 @@ impl ShardSnapshot {
 }
 
 impl Shard {
-    pub(super) fn snapshot_begin(&mut self, job: Arc<SaveJob>) {
+    pub(super) fn snapshot_begin(&mut self, job: Arc<SaveJob>, aof_generation: Option<u64>) {
         if let Some(old) = self.snapshot.take() {
             // A previous job this shard never finished was abandoned by its writer.
             old.job.aborted.store(true, Ordering::SeqCst);
@@ -32,7 +34,11 @@ impl Shard {
         for (index, db) in self.ks.dbs().iter_mut().enumerate() {
             db.snapshot_begin(index as u16);
         }
-        self.snapshot = Some(ShardSnapshot { job, waiting: None });
+        self.snapshot = Some(ShardSnapshot {
+            job,
+            aof_generation,
+            waiting: None,
+        });
     }
 
     /// One turn of snapshot work: at most one block written, chunks handed to the writer.
@@ -49,7 +55,7 @@ impl Shard {
             return;
         }
         if let Some(chunk) = snap.waiting.take() {
-            let was_end = matches!(chunk, Chunk::End(_));
+            let was_end = matches!(chunk, Chunk::End(..));
             if let Err(back) = snap.job.push(id, chunk) {
                 snap.waiting = Some(back);
                 return;
@@ -90,11 +96,13 @@ impl Shard {
             .map(|s| s.records)
             .sum();
         let job = snap.job.clone();
+        let aof_generation = snap.aof_generation;
         self.snapshot = None;
-        if let Err(back) = job.push(id, Chunk::End(records)) {
+        if let Err(back) = job.push(id, Chunk::End(records, aof_generation)) {
             // Keep the end marker until the writer makes room.
             self.snapshot = Some(ShardSnapshot {
                 job,
+                aof_generation,
                 waiting: Some(back),
             });
         }

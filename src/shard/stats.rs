@@ -119,6 +119,8 @@ pub struct ShardInfo {
     pub dataplane: Option<DataplaneInfo>,
     /// Write commands since this shard's part of the last checkpoint began.
     pub changes_since_save: u64,
+    /// Failed writes of the append-only log.
+    pub aof_errors: u64,
 }
 
 /// One dataplane queue's figures: its AF_XDP port and its TCP endpoint.

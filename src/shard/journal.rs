@@ -1,0 +1,99 @@
+//! A shard's side of the append-only log (`persist::aof`): which writes are logged as commands
+//! and which as the state of the keys they touched, and the group commit at the end of each loop
+//! turn, before any reply of the turn leaves the shard (outbox, sockets, dataplane).
+
+use bytes::Bytes;
+
+use super::{Shard, ShardOp};
+use crate::command::{self, CommandSpec, Flags};
+use crate::persist::aof;
+
+/// Whether a plan for `command` changes data (so its hops are logged).
+pub(super) fn journaled(command: &str) -> bool {
+    command == "exec"
+        || command::lookup(command.as_bytes()).is_some_and(|s| s.flags.has(Flags::WRITE))
+}
+
+impl Shard {
+    /// Runs a key command on this shard, logging it when the log is on.
+    pub(super) fn run_logged(
+        &mut self,
+        spec: &'static CommandSpec,
+        db: usize,
+        args: &[Bytes],
+        run: impl FnOnce(&mut Shard) -> crate::resp::Reply,
+    ) -> crate::resp::Reply {
+        if self.aof.is_none() || !spec.flags.has(Flags::WRITE) {
+            return run(self);
+        }
+        if aof::as_command(spec, args) {
+            let reply = run(self);
+            if !reply.is_error() {
+                if let Some(log) = self.aof.as_mut() {
+                    log.command(db, args);
+                }
+            }
+            return reply;
+        }
+        self.with_effects_logged(run)
+    }
+
+    /// Runs `f` noting every key it reaches, then logs those keys' states.
+    pub(super) fn with_effects_logged<T>(&mut self, f: impl FnOnce(&mut Shard) -> T) -> T {
+        if self.aof.is_none() {
+            return f(self);
+        }
+        self.ks.set_recording(true);
+        let out = f(self);
+        self.ks.set_recording(false);
+        let Some(log) = self.aof.as_mut() else {
+            return out;
+        };
+        for (index, db) in self.ks.dbs().iter_mut().enumerate() {
+            let (keys, cleared) = db.take_touched();
+            if cleared {
+                log.flush_db(index as u16);
+            }
+            for key in keys {
+                match db.stored(&key) {
+                    Some(entry) => log.put(index, &key, entry),
+                    None => log.del(index, &key),
+                }
+            }
+        }
+        for (a, b) in self.ks.take_swaps() {
+            log.swap(a, b);
+        }
+        out
+    }
+
+    /// Wraps a write plan's hop so the shard running it logs what it changed.
+    pub(super) fn logged_hop(op: ShardOp) -> ShardOp {
+        Box::new(move |shard: &mut Shard| shard.with_effects_logged(op))
+    }
+
+    /// The group commit: the turn's records go to the file (and to disk, under `always`).
+    pub(super) fn journal_commit(&mut self) {
+        let Some(log) = self.aof.as_mut() else {
+            return;
+        };
+        if let Err(e) = log.commit() {
+            self.aof_errors += 1;
+            tracing::error!(shard = self.env.id, error = %e, "writing the append-only log failed");
+        }
+    }
+
+    /// Under `everysec`, hands the log file to the fsync thread once a second if written since.
+    pub(super) fn journal_sync_request(&mut self) {
+        let Some(log) = self.aof.as_mut() else {
+            return;
+        };
+        if self.aof_last_sync.elapsed() < std::time::Duration::from_secs(1) {
+            return;
+        }
+        self.aof_last_sync = std::time::Instant::now();
+        if let (Some(file), Some(syncer)) = (log.take_unsynced(), &self.env.server.aof_syncer) {
+            syncer.request(file);
+        }
+    }
+}
