@@ -6,7 +6,9 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use super::{int_arg, is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeySpec, OpError, Run};
+use super::{
+    int_arg, is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeyRange, KeySpec, OpError, Run,
+};
 use crate::flags;
 use crate::keyspace::Value;
 use crate::resp::Reply;
@@ -26,6 +28,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", "1.0.0", "O(N) where N is the number of elements returned", "key [count]"),
     spec("rpop", -2, flags!(WRITE | FAST), KeySpec::ONE, Group::List, Run::Keys(rpop))
         .doc("Returns and removes the last elements of the list. Deletes the list if the last element was popped.", "1.0.0", "O(N) where N is the number of elements returned", "key [count]"),
+    // Routing may over-count (every argument from the first key on); the key spec is exact.
+    spec("lmpop", -4, flags!(WRITE), KeySpec { first: 2, last: -1, step: 1 }, Group::List, Run::Keys(lmpop))
+        .key_specs(KeyRange::NUMKEYS)
+        .doc("Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "numkeys key [key ...] LEFT|RIGHT [COUNT count]"),
     spec("llen", 2, flags!(READONLY | FAST), KeySpec::ONE, Group::List, Run::Keys(llen))
         .doc("Returns the length of a list.", "1.0.0", "O(1)", "key"),
     spec("lrange", 4, flags!(READONLY), KeySpec::ONE, Group::List, Run::Keys(lrange))
@@ -76,6 +82,52 @@ fn pop(list: &mut List, end: End) -> Option<Bytes> {
         End::Left => list.pop_front(),
         End::Right => list.pop_back(),
     }
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list,
+/// with Redis 7.0's checks in its order.
+fn lmpop(ctx: &mut Ctx<'_>) -> CmdResult {
+    let positive = |arg: &[u8], msg: &'static str| {
+        int_arg(arg)
+            .ok()
+            .filter(|&n| n >= 1)
+            .map(|n| n as usize)
+            .ok_or_else(|| OpError::other(msg))
+    };
+    let numkeys = positive(&ctx.args[1], "ERR numkeys should be greater than 0")?;
+    let where_idx = numkeys.saturating_add(2);
+    let end = match ctx.args.get(where_idx) {
+        Some(a) if is_opt(a, "left") => End::Left,
+        Some(a) if is_opt(a, "right") => End::Right,
+        _ => return Err(OpError::Syntax),
+    };
+    let mut count = None;
+    let mut j = where_idx + 1;
+    while j < ctx.args.len() {
+        if count.is_none() && is_opt(&ctx.args[j], "count") && j + 1 < ctx.args.len() {
+            j += 1;
+            count = Some(positive(
+                &ctx.args[j],
+                "ERR count should be greater than 0",
+            )?);
+        } else {
+            return Err(OpError::Syntax);
+        }
+        j += 1;
+    }
+    let count = count.unwrap_or(1);
+    for key in ctx.args[2..where_idx].to_vec() {
+        let Some(list) = ctx.write_as::<List>(&key, false)? else {
+            continue;
+        };
+        let popped: Vec<Reply> = (0..count.min(list.len()))
+            .filter_map(|_| pop(list, end))
+            .map(Reply::Bulk)
+            .collect();
+        ctx.drop_if_empty::<List>(&key);
+        return Ok(Reply::Array(vec![Reply::Bulk(key), Reply::Array(popped)]));
+    }
+    Ok(Reply::NullArray)
 }
 
 /// LPUSH, RPUSH, LPUSHX, RPUSHX.

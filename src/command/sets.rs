@@ -6,7 +6,9 @@ use bytes::Bytes;
 use rand::seq::SliceRandom;
 use rand::Rng;
 
-use super::{int_arg, spec, CmdResult, CommandSpec, Ctx, Group, KeySpec, OpError, Run};
+use super::{
+    int_arg, is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeyRange, KeySpec, OpError, Run,
+};
 use crate::flags;
 use crate::glob;
 use crate::keyspace::{SetValue, Value};
@@ -37,6 +39,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Returns the union of multiple sets.", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "key [key ...]"),
     spec("sdiff", -2, flags!(READONLY), KeySpec::ALL, Group::Set, Run::Keys(sdiff))
         .doc("Returns the difference of multiple sets.", "1.0.0", "O(N) where N is the total number of elements in all given sets.", "key [key ...]"),
+    // Routing may over-count (every argument from the first key on); the key spec is exact.
+    spec("sintercard", -3, flags!(READONLY), KeySpec { first: 2, last: -1, step: 1 }, Group::Set, Run::Keys(sintercard))
+        .key_specs(KeyRange::NUMKEYS)
+        .doc("Returns the number of members of the intersect of multiple sets.", "7.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "numkeys key [key ...] [LIMIT limit]"),
     spec("sinterstore", -3, flags!(WRITE | DENYOOM), KeySpec::ALL, Group::Set, Run::Keys(sinterstore))
         .doc("Stores the intersect of multiple sets in a key.", "1.0.0", "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.", "destination key [key ...]"),
     spec("sunionstore", -3, flags!(WRITE | DENYOOM), KeySpec::ALL, Group::Set, Run::Keys(sunionstore))
@@ -261,6 +267,41 @@ fn combine(ctx: &mut Ctx<'_>, keys: &[Bytes], op: SetOp) -> Result<Vec<Bytes>, O
 fn sinter(ctx: &mut Ctx<'_>) -> CmdResult {
     let keys = ctx.args[1..].to_vec();
     combine(ctx, &keys, SetOp::Inter).map(set_reply)
+}
+
+/// SINTERCARD numkeys key [key ...] [LIMIT limit], with Redis 7.0's checks in its order.
+fn sintercard(ctx: &mut Ctx<'_>) -> CmdResult {
+    let numkeys = int_arg(&ctx.args[1])
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| OpError::other("ERR numkeys should be greater than 0"))?;
+    let numkeys = numkeys as usize;
+    if numkeys > ctx.args.len() - 2 {
+        return Err(OpError::other(
+            "ERR Number of keys can't be greater than number of args",
+        ));
+    }
+    let mut limit = 0usize;
+    let mut j = 2 + numkeys;
+    while j < ctx.args.len() {
+        if is_opt(&ctx.args[j], "limit") && j + 1 < ctx.args.len() {
+            j += 1;
+            limit = int_arg(&ctx.args[j])
+                .ok()
+                .filter(|&n| n >= 0)
+                .ok_or_else(|| OpError::other("ERR LIMIT can't be negative"))?
+                as usize;
+        } else {
+            return Err(OpError::Syntax);
+        }
+        j += 1;
+    }
+    let keys = ctx.args[2..2 + numkeys].to_vec();
+    let n = combine(ctx, &keys, SetOp::Inter)?.len();
+    Ok(Reply::Int(match limit {
+        0 => n,
+        l => n.min(l),
+    } as i64))
 }
 
 fn sunion(ctx: &mut Ctx<'_>) -> CmdResult {
