@@ -10,8 +10,11 @@
 //! - [`Run::Conn`] handlers run on the connection's shard with the connection's state and may fan
 //!   out to every shard.
 
+pub mod bitmaps;
 pub mod connection;
+pub mod geo;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
@@ -288,6 +291,9 @@ pub enum Group {
     Transactions,
     Connection,
     Server,
+    Geo,
+    Bitmap,
+    HyperLogLog,
 }
 
 impl Group {
@@ -302,6 +308,9 @@ impl Group {
             Group::List => "list",
             Group::Connection => "connection",
             Group::Server => "server",
+            Group::Geo => "geo",
+            Group::Bitmap => "bitmap",
+            Group::HyperLogLog => "hyperloglog",
         }
     }
 
@@ -316,6 +325,9 @@ impl Group {
             Group::List => Some("@list"),
             Group::Connection => Some("@connection"),
             Group::Server => None,
+            Group::Geo => Some("@geo"),
+            Group::Bitmap => Some("@bitmap"),
+            Group::HyperLogLog => Some("@hyperloglog"),
         }
     }
 }
@@ -482,6 +494,9 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         hashes::COMMANDS,
         sets::COMMANDS,
         zsets::COMMANDS,
+        geo::COMMANDS,
+        bitmaps::COMMANDS,
+        hyperloglog::COMMANDS,
         lists::COMMANDS,
         transactions::COMMANDS,
         introspection::COMMANDS,

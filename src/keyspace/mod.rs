@@ -8,7 +8,9 @@
 //! milliseconds since the Unix epoch, passed in by the caller.
 
 mod db;
+pub mod geohash;
 mod hash;
+pub mod hll;
 mod set;
 mod value;
 mod zset;

@@ -42,6 +42,9 @@ pub enum Reply {
     Pairs(Vec<(Reply, Reply)>),
     /// RESP3 double; a bulk string in RESP2.
     Double(f64),
+    /// A RESP3 double written with the given text, for replies whose digits Redis fixes
+    /// (`addReplyHumanLongDouble`: GEOPOS and WITHCOORD coordinates); a bulk string in RESP2.
+    DoubleText(String),
     /// RESP3 boolean; an integer in RESP2.
     Bool(bool),
     /// RESP3 verbatim string with its three-letter format; a bulk string in RESP2.
@@ -120,6 +123,8 @@ impl Reply {
                     bulk(out, text.as_bytes());
                 }
             }
+            Reply::DoubleText(text) if resp3 => line(out, b',', text.as_bytes()),
+            Reply::DoubleText(text) => bulk(out, text.as_bytes()),
             Reply::Bool(b) if resp3 => {
                 out.extend_from_slice(if *b { b"#t\r\n" } else { b"#f\r\n" })
             }
@@ -207,6 +212,9 @@ mod tests {
         assert_eq!(enc(&Reply::Null, Protocol::Resp3), "_\r\n");
         assert_eq!(enc(&Reply::Double(1.5), Protocol::Resp2), "$3\r\n1.5\r\n");
         assert_eq!(enc(&Reply::Double(3.0), Protocol::Resp3), ",3\r\n");
+        let text = Reply::DoubleText("1.50".into());
+        assert_eq!(enc(&text, Protocol::Resp3), ",1.50\r\n");
+        assert_eq!(enc(&text, Protocol::Resp2), "$4\r\n1.50\r\n");
         assert_eq!(
             enc(&Reply::Verbatim("txt", "hi".into()), Protocol::Resp3),
             "=6\r\ntxt:hi\r\n"
