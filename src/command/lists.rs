@@ -116,7 +116,8 @@ fn lmpop(ctx: &mut Ctx<'_>) -> CmdResult {
         j += 1;
     }
     let count = count.unwrap_or(1);
-    for key in ctx.args[2..where_idx].to_vec() {
+    let keys: Vec<Bytes> = ctx.args[2..where_idx].to_vec();
+    for key in keys {
         let Some(list) = ctx.write_as::<List>(&key, false)? else {
             continue;
         };

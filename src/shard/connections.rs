@@ -11,7 +11,7 @@ use mio::{Interest, Token};
 
 use super::conn::{self, Conn, ReadOutcome, Transport};
 use super::{command_for, txn, ClientState, ExecReq, Msg, Origin, Shard, ShardInfo, Step};
-use crate::command::{transactions, ConnCtx, Run};
+use crate::command::{transactions, CommandSpec, ConnCtx, Run};
 use crate::resp::{ParseLimits, Protocol, Reply};
 use crate::slot::key_shard;
 
@@ -251,13 +251,10 @@ impl Shard {
         }
         match spec.run {
             Run::Keys(_) => {
-                let mut positions = spec.keys.positions(args.len());
-                let Some(first) = positions.next() else {
+                let Some((shard, single)) = route(spec, args, shards) else {
                     conn.reply_now(Reply::error("ERR internal: key command without keys"));
                     return;
                 };
-                let shard = key_shard(&args[first], shards);
-                let single = positions.all(|i| key_shard(&args[i], shards) == shard);
                 let db = conn.client.db;
                 if single && shard == id && self.txq.is_empty() {
                     let reply = self.run_keys(spec, db, args);
@@ -380,4 +377,28 @@ impl Shard {
             aof_errors: self.aof_errors,
         }
     }
+}
+
+/// The shard of a key command's first key, and whether every key lives there. Commands whose
+/// keys depend on their arguments (numkeys, STORE ...) route by their exact key specs; the rest
+/// by the (first, last, step) triple, with no allocation.
+/// Malformed requests (no exact keys: numkeys 0, say) take the triple, and their handler answers
+/// with the right error.
+fn route(spec: &CommandSpec, args: &[Bytes], shards: usize) -> Option<(usize, bool)> {
+    if !spec.key_specs.is_empty() {
+        let positions = spec.key_positions(args);
+        if let Some((first, rest)) = positions.split_first() {
+            let shard = key_shard(&args[*first], shards);
+            return Some((
+                shard,
+                rest.iter().all(|&i| key_shard(&args[i], shards) == shard),
+            ));
+        }
+    }
+    let mut positions = spec.keys.positions(args.len());
+    let shard = key_shard(&args[positions.next()?], shards);
+    Some((
+        shard,
+        positions.all(|i| key_shard(&args[i], shards) == shard),
+    ))
 }
