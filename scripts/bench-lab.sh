@@ -67,7 +67,7 @@ done
 run() { # target test pipeline [extra redis-benchmark args]
   local target=$1 test=$2 p=$3; shift 3
   cli sh -c "ulimit -n $(ulimit -Hn); redis-benchmark -h ${target%:*} -p ${target#*:} -t $test -r $KEYSPACE -c $CLIENTS -n $REQUESTS -P $p --csv $*" 2>/dev/null \
-    | awk -F'","' 'NR == 2 { print $2 }'
+    | awk -F'","' 'NR > 1 { rps = $2 } END { print rps }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }'; }
 

@@ -1,9 +1,10 @@
 # Shared by the benchmark scripts (sourced, not run).
 
-# One redis-benchmark run: prints requests per second.
+# One redis-benchmark run: prints requests per second of its last row (lrange_N first runs an
+# LPUSH row to fill the list).
 bench_run() { # port test pipeline
   redis-benchmark -p "$1" -t "$2" -r "$KEYSPACE" -c "$CLIENTS" -n "$REQUESTS" -P "$3" --csv 2>/dev/null \
-    | awk -F'","' 'NR > 1 { print $2; exit }'
+    | awk -F'","' 'NR > 1 { rps = $2 } END { print rps }'
 }
 
 # Median of the numbers on stdin.

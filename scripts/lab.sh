@@ -56,6 +56,9 @@ lab_up() {
   # veth leaves TCP checksums to an offload that never happens on the AF_XDP path: have the client
   # kernel compute them, so the dataplane can verify every segment (FACTS-xdp.md).
   ip netns exec "$CLI_NS" ethtool -K "$CLI_IF" tx off >/dev/null
+  # The client side opens (and closes first) tens of thousands of connections in the benchmarks:
+  # give it the whole port range and let it reuse TIME_WAIT ports.
+  ip netns exec "$CLI_NS" sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
 }
 
 lab_config() {

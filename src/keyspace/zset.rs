@@ -24,6 +24,7 @@ use std::cmp::Ordering;
 
 use bytes::Bytes;
 use rand::Rng;
+use smallvec::{smallvec, SmallVec};
 
 use super::db::KeyHasher;
 
@@ -59,7 +60,9 @@ struct Node {
     score: f64,
     /// The previous node on level 0, NIL for the first one.
     back: usize,
-    links: Vec<Link>,
+    /// Inline for the three nodes in four that have one or two levels (P = 1/4), as Redis keeps
+    /// them in the node: a search step then costs one cache miss less.
+    links: SmallVec<[Link; 2]>,
 }
 
 /// Redis's zskiplist over an arena; node 0 is the header.
@@ -79,7 +82,7 @@ impl SkipList {
                 member: Bytes::new(),
                 score: 0.0,
                 back: NIL,
-                links: vec![Link { next: NIL, span: 0 }; MAX_LEVEL],
+                links: smallvec![Link { next: NIL, span: 0 }; MAX_LEVEL],
             }],
             free: Vec::new(),
             level: 1,
@@ -145,7 +148,7 @@ impl SkipList {
             member,
             score,
             back: NIL,
-            links: vec![Link { next: NIL, span: 0 }; level],
+            links: smallvec![Link { next: NIL, span: 0 }; level],
         };
         let x = match self.free.pop() {
             Some(i) => {
@@ -209,7 +212,7 @@ impl SkipList {
         }
         self.len -= 1;
         self.nodes[x].member = Bytes::new();
-        self.nodes[x].links = Vec::new();
+        self.nodes[x].links = SmallVec::new();
         self.free.push(x);
         true
     }
@@ -339,6 +342,22 @@ impl ZSetValue {
 
     /// Sets a member's score, adding the member if new; returns its previous score.
     pub fn insert(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        if let ZSetValue::Skip(s) = self {
+            // One hash probe decides: unchanged, moved, or new (ZADD's common cases).
+            if let Some(old) = s.dict.get_mut(member) {
+                let prev = *old;
+                if prev != score {
+                    *old = score;
+                    s.list.remove(prev, member);
+                    s.list.insert(Bytes::copy_from_slice(member), score);
+                }
+                return Some(prev);
+            }
+            let member = Bytes::copy_from_slice(member);
+            s.dict.insert(member.clone(), score);
+            s.list.insert(member, score);
+            return None;
+        }
         let old = self.remove(member);
         if let ZSetValue::Compact(v) = self {
             if v.len() >= MAX_COMPACT_ENTRIES || member.len() > MAX_COMPACT_VALUE {
