@@ -264,6 +264,24 @@ impl Db {
         }
     }
 
+    /// `get` for read commands. While a snapshot runs, a read does not make it write the slot
+    /// first: reads change nothing a snapshot keeps (the access time is not saved; PFCOUNT's
+    /// refresh of its cached count is a cache). Removing an expired key still goes through
+    /// `lookup`, which writes the slot out before the removal.
+    pub fn get_for_read(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
+        if self.snapshot.is_none() {
+            return self.get(key, now);
+        }
+        let slot = key_slot(key) as usize;
+        let due = self.slots.get(slot)?.get(key)?.expire_at;
+        if due != 0 && due <= now {
+            return self.lookup(key, now);
+        }
+        let entry = self.slots.get_mut(slot)?.get_mut(key)?;
+        entry.access = now;
+        Some(entry)
+    }
+
     /// The live entry for `key`, removing it first if it has expired.
     pub fn get(&mut self, key: &[u8], now: u64) -> Option<&mut Entry> {
         let entry = self.lookup(key, now)?;

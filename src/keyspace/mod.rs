@@ -49,7 +49,7 @@ impl Keyspace {
 
     /// A lookup on behalf of a read command, counted as a hit or a miss.
     pub fn read(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
-        let entry = self.dbs[db].get(key, now);
+        let entry = self.dbs[db].get_for_read(key, now);
         if entry.is_some() {
             self.hits += 1;
         } else {
