@@ -1,6 +1,12 @@
-//! MULTI, EXEC and DISCARD. Queued commands run as one plan (`shard::txn::commands_plan`): every
-//! key of every command is locked on its shard, so no other client sees part of a transaction,
-//! whichever shards its keys live on. WATCH is not implemented yet.
+//! MULTI, EXEC, DISCARD, WATCH and UNWATCH. Queued commands run as one plan
+//! (`shard::txn::commands_plan`): every key of every command is locked on its shard, so no other
+//! client sees part of a transaction, whichever shards its keys live on.
+//!
+//! WATCH registers the client on the shard of each key (`Keyspace::watch`); a write that touches a
+//! watched key there (tracked by `Shard::tracked`, plans' hops included), a FLUSH, a SWAPDB or the
+//! key's TTL passing breaks the watch. EXEC locks the watched keys with the others, and its first
+//! hop checks and drops the watches under those locks: a broken one makes EXEC reply nil and run
+//! nothing.
 
 use bytes::Bytes;
 
@@ -47,6 +53,34 @@ pub static COMMANDS: &[CommandSpec] = &[
         "O(N), when N is the number of queued commands",
         "",
     ),
+    spec(
+        "watch",
+        -2,
+        flags!(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY),
+        KeySpec::ALL,
+        Group::Transactions,
+        Run::Conn(watch),
+    )
+    .doc(
+        "Monitors changes to keys to determine the execution of a transaction.",
+        "2.2.0",
+        "O(1) for every key.",
+        "key [key ...]",
+    ),
+    spec(
+        "unwatch",
+        1,
+        flags!(NOSCRIPT | LOADING | STALE | FAST | ALLOW_BUSY),
+        KeySpec::NONE,
+        Group::Transactions,
+        Run::Conn(unwatch),
+    )
+    .doc(
+        "Forgets about watched keys of a transaction.",
+        "2.2.0",
+        "O(1)",
+        "",
+    ),
 ];
 
 /// Commands a transaction queues: every key command, and the keyless PING and ECHO.
@@ -56,7 +90,10 @@ pub fn queueable(spec: &CommandSpec) -> bool {
 
 /// Whether a command is handled at once inside MULTI rather than queued.
 pub fn controls_transaction(spec: &CommandSpec) -> bool {
-    matches!(spec.name, "exec" | "discard" | "multi" | "quit")
+    matches!(
+        spec.name,
+        "exec" | "discard" | "multi" | "quit" | "watch" | "unwatch"
+    )
 }
 
 /// The reply of a queued keyless command (PING, ECHO).
@@ -91,7 +128,68 @@ fn discard(ctx: &mut ConnCtx<'_>) -> ConnResult {
         .multi
         .take()
         .ok_or_else(|| OpError::other("ERR DISCARD without MULTI"))?;
-    Ok(Step::Reply(Reply::OK))
+    Ok(unwatch_all(ctx))
+}
+
+fn watch(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    if ctx.client.multi.is_some() {
+        return Err(OpError::other("ERR WATCH inside MULTI is not allowed"));
+    }
+    let (client, db, shards) = (ctx.client.id, ctx.client.db, ctx.env.shards);
+    let keys: Vec<(usize, Bytes)> = ctx.args[1..].iter().map(|k| (db, k.clone())).collect();
+    for key in &keys {
+        if !ctx.client.watching.contains(key) {
+            ctx.client.watching.push(key.clone());
+        }
+    }
+    Ok(per_shard_op(keys, shards, Reply::OK, move |shard, keys| {
+        for (db, key) in keys {
+            shard.ks.watch(*db, key, client);
+        }
+    }))
+}
+
+fn unwatch(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    Ok(unwatch_all(ctx))
+}
+
+/// Drops every watch of the client (UNWATCH, DISCARD).
+fn unwatch_all(ctx: &mut ConnCtx<'_>) -> Step {
+    let keys = std::mem::take(&mut ctx.client.watching);
+    let client = ctx.client.id;
+    per_shard_op(keys, ctx.env.shards, Reply::OK, move |shard, keys| {
+        shard.ks.unwatch(client, keys)
+    })
+}
+
+/// Runs `op` on the shard of each group of `keys`, then replies `reply`.
+fn per_shard_op(
+    keys: Vec<(usize, Bytes)>,
+    shards: usize,
+    reply: Reply,
+    op: impl Fn(&mut crate::shard::Shard, &[(usize, Bytes)]) + Send + Clone + 'static,
+) -> Step {
+    if keys.is_empty() {
+        return Step::Reply(reply);
+    }
+    let targets: std::collections::BTreeSet<usize> = keys
+        .iter()
+        .map(|(_, k)| crate::slot::key_shard(k, shards))
+        .collect();
+    Step::fan_out(
+        targets,
+        None,
+        move |shard: &mut crate::shard::Shard| {
+            let mine: Vec<(usize, Bytes)> = keys
+                .iter()
+                .filter(|(_, k)| crate::slot::key_shard(k, shard.env.shards) == shard.env.id)
+                .cloned()
+                .collect();
+            op(shard, &mine);
+            crate::shard::HopOut::Reply(Reply::OK)
+        },
+        move |_| reply,
+    )
 }
 
 fn exec(ctx: &mut ConnCtx<'_>) -> ConnResult {
@@ -101,20 +199,27 @@ fn exec(ctx: &mut ConnCtx<'_>) -> ConnResult {
         .take()
         .ok_or_else(|| OpError::other("ERR EXEC without MULTI"))?;
     if state.failed {
-        return Err(OpError::other(
-            "EXECABORT Transaction discarded because of previous errors.",
+        let keys = std::mem::take(&mut ctx.client.watching);
+        let client = ctx.client.id;
+        return Ok(per_shard_op(
+            keys,
+            ctx.env.shards,
+            Reply::error("EXECABORT Transaction discarded because of previous errors."),
+            move |shard, keys| shard.ks.unwatch(client, keys),
         ));
     }
     let env = ctx.env;
     let databases = env.server.config.server.databases;
     let max_string = env.settings.proto_max_bulk_len;
+    let watching = std::mem::take(&mut ctx.client.watching);
+    let watch = (!watching.is_empty()).then_some((ctx.client.id, watching));
     Ok(txn::commands_plan(
         state.commands,
+        Some(txn::ExecPlan { watch }),
         ctx.client.db,
         env.now,
         env.shards,
         databases,
         max_string,
-        true,
     ))
 }

@@ -15,7 +15,7 @@ mod set;
 mod value;
 mod zset;
 
-pub use db::{Db, Entry, ScanCursor};
+pub use db::{Db, Entry, Key, ScanCursor};
 pub use hash::HashValue;
 pub use set::SetValue;
 pub use value::{Collection, Value};
@@ -30,6 +30,10 @@ pub struct Keyspace {
     /// SWAPDBs made while recording, for the append-only log.
     swaps: Vec<(usize, usize)>,
     recording: bool,
+    /// WATCHed keys of this shard: (db, key) -> (client id, the key's expiry when watched).
+    watches: std::collections::HashMap<(usize, Key), Vec<(u64, u64)>, ahash::RandomState>,
+    /// Clients one of whose watched keys was written since they watched it.
+    dirty_watchers: std::collections::HashSet<u64, ahash::RandomState>,
 }
 
 impl Keyspace {
@@ -40,6 +44,8 @@ impl Keyspace {
             misses: 0,
             swaps: Vec::new(),
             recording: false,
+            watches: Default::default(),
+            dirty_watchers: Default::default(),
         }
     }
 
@@ -91,6 +97,64 @@ impl Keyspace {
         for db in &mut self.dbs {
             db.recording = on;
         }
+    }
+
+    /// Whether any client watches a key here (writes are then tracked).
+    pub fn has_watches(&self) -> bool {
+        !self.watches.is_empty()
+    }
+
+    /// WATCH: `client` watches `key` of `db` as it is now.
+    pub fn watch(&mut self, db: usize, key: &[u8], client: u64) {
+        let expire_at = self.dbs[db].stored(key).map_or(0, |e| e.expire_at);
+        let list = self.watches.entry((db, key.into())).or_default();
+        if !list.iter().any(|(c, _)| *c == client) {
+            list.push((client, expire_at));
+        }
+    }
+
+    /// Forgets `client`'s watches of `keys` (UNWATCH, EXEC, DISCARD, a closed connection).
+    pub fn unwatch(&mut self, client: u64, keys: &[(usize, bytes::Bytes)]) {
+        for (db, key) in keys {
+            let slot = (*db, Key::from_slice(key));
+            if let Some(list) = self.watches.get_mut(&slot) {
+                list.retain(|(c, _)| *c != client);
+                if list.is_empty() {
+                    self.watches.remove(&slot);
+                }
+            }
+        }
+        self.dirty_watchers.remove(&client);
+    }
+
+    /// Whether `client`'s watch of `keys` here is broken: one was written, flushed or swapped,
+    /// or carried a TTL that has passed (expiry counts as a change, as in Redis).
+    pub fn watch_broken(&self, client: u64, keys: &[(usize, bytes::Bytes)], now: u64) -> bool {
+        self.dirty_watchers.contains(&client)
+            || keys.iter().any(|(db, key)| {
+                self.watches
+                    .get(&(*db, Key::from_slice(key)))
+                    .and_then(|l| l.iter().find(|(c, _)| *c == client))
+                    .is_some_and(|(_, exp)| *exp != 0 && *exp <= now)
+            })
+    }
+
+    /// A write touched `key` of `db`: its watchers' transactions will fail.
+    pub fn touch_watched(&mut self, db: usize, key: &[u8]) {
+        if let Some(list) = self.watches.get(&(db, Key::from_slice(key))) {
+            self.dirty_watchers.extend(list.iter().map(|(c, _)| *c));
+        }
+    }
+
+    /// Every watched key of `db` changed (FLUSHDB, FLUSHALL, SWAPDB).
+    pub fn touch_watched_db(&mut self, db: usize) {
+        let clients: Vec<u64> = self
+            .watches
+            .iter()
+            .filter(|((d, _), _)| *d == db)
+            .flat_map(|(_, l)| l.iter().map(|(c, _)| *c))
+            .collect();
+        self.dirty_watchers.extend(clients);
     }
 
     /// The SWAPDBs made since the last call.

@@ -44,6 +44,8 @@ pub struct ClientState {
     pub close_after_reply: bool,
     /// Commands queued since MULTI.
     pub multi: Option<crate::command::transactions::MultiState>,
+    /// Keys this client WATCHes, with their databases (registered on their shards).
+    pub watching: Vec<(usize, bytes::Bytes)>,
 }
 
 /// Where a connection's bytes travel.

@@ -58,6 +58,7 @@ impl Shard {
             last_cmd: "NULL",
             close_after_reply: false,
             multi: None,
+            watching: Vec::new(),
         };
         tracing::debug!(shard = self.env.id, client = client.id, %addr, "client connected");
         self.stats.connections_received += 1;
@@ -75,6 +76,10 @@ impl Shard {
                 let _ = self.poll.registry().deregister(stream);
             }
             Transport::Dataplane(handle) => self.close_dataplane(*handle),
+        }
+        let watching = std::mem::take(&mut conn.client.watching);
+        if !watching.is_empty() {
+            self.drop_watches(conn.client.id, watching);
         }
         self.free_tokens.push(token);
         self.env.server.clients.fetch_sub(1, Ordering::Relaxed);
@@ -375,6 +380,41 @@ impl Shard {
             dataplane: self.dataplane_info(),
             changes_since_save: self.writes - self.writes_at_save,
             aof_errors: self.aof_errors,
+        }
+    }
+}
+
+impl Shard {
+    /// Drops a closed client's watches on their shards (a one-way hop; nobody waits for it).
+    fn drop_watches(&mut self, client: u64, keys: Vec<(usize, Bytes)>) {
+        let shards = self.env.shards;
+        let mut by_shard: Vec<(usize, Vec<(usize, Bytes)>)> = Vec::new();
+        for (db, key) in keys {
+            let shard = key_shard(&key, shards);
+            match by_shard.iter_mut().find(|(s, _)| *s == shard) {
+                Some((_, ks)) => ks.push((db, key)),
+                None => by_shard.push((shard, vec![(db, key)])),
+            }
+        }
+        for (shard, keys) in by_shard {
+            let op: super::ShardOp = Box::new(move |s: &mut Shard| {
+                s.ks.unwatch(client, &keys);
+                super::HopOut::Reply(Reply::OK)
+            });
+            let coord = txn::CoordRef {
+                shard: self.env.id,
+                id: u64::MAX,
+            };
+            self.send(
+                shard,
+                Msg::Hop {
+                    txid: 0,
+                    coord,
+                    index: 0,
+                    op,
+                    release: false,
+                },
+            );
         }
     }
 }

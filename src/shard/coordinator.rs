@@ -234,13 +234,14 @@ impl Shard {
         }
     }
 
-    /// With the log on, a write plan's hops log what they change on each shard.
+    /// A write plan's hops log what they change, and break the watches they touch, on each shard.
     fn journal_ops(
         &self,
         command: &'static str,
         ops: Vec<(usize, super::ShardOp)>,
     ) -> Vec<(usize, super::ShardOp)> {
-        if self.aof.is_none() || !super::journal::journaled(command) {
+        // Another shard may hold watches or a log even when this one has neither.
+        if !super::journal::journaled(command) {
             return ops;
         }
         ops.into_iter()

@@ -152,6 +152,7 @@ impl Shard {
             last_cmd: "NULL",
             close_after_reply: false,
             multi: None,
+            watching: Vec::new(),
         };
         tracing::debug!(shard = self.env.id, client = id, %addr, "dataplane client connected");
         self.stats.connections_received += 1;

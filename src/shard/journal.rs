@@ -1,6 +1,7 @@
-//! A shard's side of the append-only log (`persist::aof`): which writes are logged as commands
-//! and which as the state of the keys they touched, and the group commit at the end of each loop
-//! turn, before any reply of the turn leaves the shard (outbox, sockets, dataplane).
+//! What a shard notes about its writes: for the append-only log (`persist::aof`), which writes
+//! are logged as commands and which as the state of the keys they touched, with the group commit
+//! at the end of each loop turn, before any reply of the turn leaves the shard (outbox, sockets,
+//! dataplane); and for WATCH, which watched keys a write touched.
 
 use bytes::Bytes;
 
@@ -23,11 +24,15 @@ impl Shard {
         args: &[Bytes],
         run: impl FnOnce(&mut Shard) -> crate::resp::Reply,
     ) -> crate::resp::Reply {
-        if self.aof.is_none() || !spec.flags.has(Flags::WRITE) {
+        if !spec.flags.has(Flags::WRITE) || (self.aof.is_none() && !self.ks.has_watches()) {
             return run(self);
         }
-        if aof::as_command(spec, args) {
-            let reply = run(self);
+        if aof::as_command(spec, args) || self.aof.is_none() {
+            let reply = if self.ks.has_watches() {
+                self.tracked(false, run)
+            } else {
+                run(self)
+            };
             if !reply.is_error() {
                 if let Some(log) = self.aof.as_mut() {
                     log.command(db, args);
@@ -35,25 +40,35 @@ impl Shard {
             }
             return reply;
         }
-        self.with_effects_logged(run)
+        self.tracked(true, run)
     }
 
-    /// Runs `f` noting every key it reaches, then logs those keys' states.
-    pub(super) fn with_effects_logged<T>(&mut self, f: impl FnOnce(&mut Shard) -> T) -> T {
-        if self.aof.is_none() {
+    /// Runs a write `f` noting every key it reaches; then breaks the watches of those keys and,
+    /// when `log_effects`, logs their states.
+    pub(super) fn tracked<T>(&mut self, log_effects: bool, f: impl FnOnce(&mut Shard) -> T) -> T {
+        let log_effects = log_effects && self.aof.is_some();
+        if !log_effects && !self.ks.has_watches() {
             return f(self);
         }
         self.ks.set_recording(true);
         let out = f(self);
         self.ks.set_recording(false);
-        let Some(log) = self.aof.as_mut() else {
-            return out;
-        };
-        for (index, db) in self.ks.dbs().iter_mut().enumerate() {
-            let (keys, cleared) = db.take_touched();
+        let databases = self.ks.databases();
+        for index in 0..databases {
+            let (keys, cleared) = self.ks.db(index).take_touched();
+            if cleared {
+                self.ks.touch_watched_db(index);
+            }
+            for key in &keys {
+                self.ks.touch_watched(index, key);
+            }
+            let Some(log) = self.aof.as_mut().filter(|_| log_effects) else {
+                continue;
+            };
             if cleared {
                 log.flush_db(index as u16);
             }
+            let db = self.ks.db(index);
             for key in keys {
                 match db.stored(&key) {
                     Some(entry) => log.put(index, &key, entry),
@@ -62,14 +77,19 @@ impl Shard {
             }
         }
         for (a, b) in self.ks.take_swaps() {
-            log.swap(a, b);
+            self.ks.touch_watched_db(a);
+            self.ks.touch_watched_db(b);
+            if let Some(log) = self.aof.as_mut().filter(|_| log_effects) {
+                log.swap(a, b);
+            }
         }
         out
     }
 
-    /// Wraps a write plan's hop so the shard running it logs what it changed.
+    /// Wraps a write plan's hop so the shard running it logs what it changed and breaks the
+    /// watches it touched.
     pub(super) fn logged_hop(op: ShardOp) -> ShardOp {
-        Box::new(move |shard: &mut Shard| shard.with_effects_logged(op))
+        Box::new(move |shard: &mut Shard| shard.tracked(true, op))
     }
 
     /// The group commit: the turn's records go to the file (and to disk, under `always`).

@@ -359,27 +359,36 @@ pub fn keys_plan(
 ) -> Step {
     commands_plan(
         vec![(spec, args)],
+        None,
         db,
         now,
         shards,
         databases,
         max_string,
-        false,
     )
 }
 
+/// What EXEC adds to a plan: the reply is the array of all replies, and the client's watched
+/// keys are checked first.
+pub struct ExecPlan {
+    /// The client and its watched keys, if it watches any.
+    pub watch: Option<(u64, Vec<(usize, Bytes)>)>,
+}
+
 /// The same for a list of commands run as one atomic unit (MULTI/EXEC): every key of every
-/// command is locked, the commands run in order over the copies, and `as_array` replies with
+/// command is locked, the commands run in order over the copies, and with `exec` the reply is
 /// the array of their replies instead of the single reply.
 pub fn commands_plan(
     commands: Vec<PlannedCommand>,
+    exec: Option<ExecPlan>,
     db: usize,
     now: u64,
     shards: usize,
     databases: usize,
     max_string: u64,
-    as_array: bool,
 ) -> Step {
+    let as_array = exec.is_some();
+    let watch = exec.and_then(|e| e.watch);
     use crate::command::{Ctx, Flags, Run};
     use crate::keyspace::Keyspace;
     use crate::slot::key_shard;
@@ -407,6 +416,24 @@ pub fn commands_plan(
             }
         }
     }
+    // EXEC after WATCH: the watched keys are locked with the others, and the first hop checks
+    // (and drops) the client's watches on each shard under those locks.
+    let watcher = watch.as_ref().map(|(client, _)| *client);
+    let mut watched_on: Vec<(usize, Vec<(usize, Bytes)>)> = Vec::new();
+    if let Some((_, keys)) = &watch {
+        for (d, k) in keys {
+            let shard = key_shard(k, shards);
+            match per_shard.iter_mut().find(|(s, _)| *s == shard) {
+                Some((_, ks)) if ks.contains(&(*d, k.clone())) => {}
+                Some((_, ks)) => ks.push((*d, k.clone())),
+                None => per_shard.push((shard, vec![(*d, k.clone())])),
+            }
+            match watched_on.iter_mut().find(|(s, _)| *s == shard) {
+                Some((_, ks)) => ks.push((*d, k.clone())),
+                None => watched_on.push((shard, vec![(*d, k.clone())])),
+            }
+        }
+    }
     let write = commands
         .iter()
         .any(|(spec, _)| spec.flags.has(Flags::WRITE));
@@ -423,8 +450,20 @@ pub fn commands_plan(
         .iter()
         .map(|(s, keys)| {
             let keys = keys.clone();
+            let watched = watched_on
+                .iter()
+                .find(|(w, _)| w == s)
+                .map(|(_, k)| k.clone())
+                .unwrap_or_default();
             let op: ShardOp = Box::new(move |shard: &mut Shard| {
                 let now = shard.env.now;
+                if let Some(client) = watcher {
+                    let broken = shard.ks.watch_broken(client, &watched, now);
+                    shard.ks.unwatch(client, &watched);
+                    if broken {
+                        return HopOut::Reply(Reply::NullArray);
+                    }
+                }
                 HopOut::Entries(
                     keys.iter()
                         .map(|(d, k)| shard.ks.db(*d).peek(k, now).cloned())
@@ -435,6 +474,13 @@ pub fn commands_plan(
         })
         .collect();
     let then: Then = Box::new(move |outs| {
+        if outs
+            .iter()
+            .any(|o| matches!(o, HopOut::Reply(Reply::NullArray)))
+        {
+            // A watched key changed: the transaction does not run (EXEC replies nil).
+            return Step::Reply(Reply::NullArray);
+        }
         let mut temp = Keyspace::new(databases);
         for ((_, keys), out) in per_shard.iter().zip(outs) {
             if let HopOut::Entries(entries) = out {
