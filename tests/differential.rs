@@ -871,6 +871,28 @@ fn inline_and_pipelined_bytes_match_redis() {
 }
 
 #[test]
+fn hash_encodings_switch_where_redis_switches() {
+    let fields = |n: usize| {
+        (0..n)
+            .map(|i| format!("f{i} v{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let lines = [
+        format!("HSET h200 {}", fields(200)),
+        "OBJECT ENCODING h200".to_string(),
+        format!("HSET h512 {}", fields(512)),
+        "OBJECT ENCODING h512".to_string(),
+        "HSET h512 one-more x".to_string(),
+        "OBJECT ENCODING h512".to_string(),
+        format!("HSET long f {}", "x".repeat(65)),
+        "OBJECT ENCODING long".to_string(),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert_no_differences("hash encodings", &refs);
+}
+
+#[test]
 fn hashes_match_redis() {
     assert_no_differences(
         "hashes",

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use super::db::KeyHasher;
 
 /// Redis's defaults for `hash-max-listpack-entries` and `hash-max-listpack-value`.
-pub const MAX_COMPACT_ENTRIES: usize = 128;
+pub const MAX_COMPACT_ENTRIES: usize = 512;
 pub const MAX_COMPACT_VALUE: usize = 64;
 
 #[derive(Clone, Debug, PartialEq)]
