@@ -737,6 +737,12 @@ fn zscan() {
 
 /// Lines run against both servers; replies must be byte-equal.
 const DIFF_LINES: &[&str] = &[
+    // Scores whose shortest text differs from Redis 7.0's %.17g.
+    "ZADD fl 0.1 a 1e20 b -0.3 c 1.5 d",
+    "ZSCORE fl a",
+    "ZINCRBY fl 0.2 a",
+    "ZMSCORE fl a b c d nomember",
+    "ZRANGE fl 0 -1 WITHSCORES",
     "ZADD z 1 a 2 b 3 c 4 d 5 e",
     "ZADD z CH GT 0 a 6 b",
     "ZADD z NX XX 1 a",

@@ -1145,27 +1145,7 @@ pub fn d2string(v: f64) -> String {
     if v > -4503599627370495.0 && v < 4503599627370496.0 && v == v.trunc() {
         return format!("{}", v as i64);
     }
-    format_g17(v)
-}
-
-/// C's `%.17g` for a finite, non-zero double.
-fn format_g17(v: f64) -> String {
-    let sci = format!("{v:.16e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let trim = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    if !(-4..17).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", trim(mantissa), exp.unsigned_abs())
-    } else {
-        trim(&format!("{v:.*}", (16 - exp) as usize))
-    }
+    crate::resp::format_g17(v)
 }
 
 fn zscan(ctx: &mut Ctx<'_>) -> CmdResult {

@@ -6,4 +6,4 @@ mod parser;
 mod reply;
 
 pub use parser::{parse_i64, split_inline_args, ParseLimits, ProtocolError, RequestParser};
-pub use reply::{format_double, Protocol, Reply};
+pub use reply::{format_double, format_g17, Protocol, Reply};

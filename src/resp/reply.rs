@@ -116,7 +116,7 @@ impl Reply {
                 }
             }
             Reply::Double(d) => {
-                let text = format_double(*d);
+                let text = format_g17(*d);
                 if resp3 {
                     line(out, b',', text.as_bytes());
                 } else {
@@ -180,6 +180,38 @@ fn bulk(out: &mut Vec<u8>, b: &[u8]) {
 
 /// Formats a double the way Redis replies with one: integral values without a fraction, `inf`,
 /// `-inf`, otherwise the shortest text that reads back to the same value.
+/// A double as Redis 7.0's `addReplyDouble` writes it: C's `%.17g` ("inf"/"-inf" spelled out),
+/// so 0.1 reads back as 0.10000000000000001, exactly as redis-server 7.0 sends it.
+pub fn format_g17(v: f64) -> String {
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let sci = format!("{v:.16e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..17).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exp.unsigned_abs())
+    } else {
+        trim(&format!("{v:.*}", (16 - exp) as usize))
+    }
+}
+
+/// The shortest text that reads back as `d` (integers without a fraction), for replies Redis
+/// formats itself (INCRBYFLOAT's fallback).
 pub fn format_double(d: f64) -> String {
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
