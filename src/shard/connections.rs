@@ -2,6 +2,7 @@
 //! through `dataplane.rs`), reading (bounded, with back-pressure), parsing and routing requests,
 //! writing replies, closing.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -18,11 +19,45 @@ use crate::slot::key_shard;
 impl Shard {
     // ---- connections ----------------------------------------------------------------------
 
-    pub(super) fn accept(&mut self, mut stream: TcpStream, id: u64) {
-        let token = self.free_tokens.pop().unwrap_or_else(|| {
+    /// A free connection slot.
+    pub(super) fn next_token(&mut self) -> usize {
+        self.free_tokens.pop().unwrap_or_else(|| {
             self.conns.push(None);
             self.conns.len() - 1
-        });
+        })
+    }
+
+    /// The state of a client that just connected (any listener).
+    pub(super) fn new_client(
+        &self,
+        id: u64,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        fd: i32,
+    ) -> ClientState {
+        ClientState {
+            id,
+            addr,
+            laddr,
+            fd,
+            proto: Protocol::Resp2,
+            db: 0,
+            name: None,
+            lib_name: None,
+            lib_ver: None,
+            authenticated: self.env.settings.requirepass.is_empty(),
+            no_evict: false,
+            created: self.env.now,
+            last_interaction: self.env.now,
+            last_cmd: "NULL",
+            close_after_reply: false,
+            multi: None,
+            watching: Vec::new(),
+        }
+    }
+
+    pub(super) fn accept(&mut self, mut stream: TcpStream, id: u64) {
+        let token = self.next_token();
         if let Err(e) = self.poll.registry().register(
             &mut stream,
             Token(token),
@@ -41,25 +76,7 @@ impl Shard {
             return;
         };
         use std::os::fd::AsRawFd;
-        let client = ClientState {
-            id,
-            addr,
-            laddr,
-            fd: stream.as_raw_fd(),
-            proto: Protocol::Resp2,
-            db: 0,
-            name: None,
-            lib_name: None,
-            lib_ver: None,
-            authenticated: self.env.settings.requirepass.is_empty(),
-            no_evict: false,
-            created: self.env.now,
-            last_interaction: self.env.now,
-            last_cmd: "NULL",
-            close_after_reply: false,
-            multi: None,
-            watching: Vec::new(),
-        };
+        let client = self.new_client(id, addr, laddr, stream.as_raw_fd());
         tracing::debug!(shard = self.env.id, client = client.id, %addr, "client connected");
         self.stats.connections_received += 1;
         self.conns[token] = Some(Conn::new(Transport::Kernel(stream), client));

@@ -16,8 +16,7 @@ use netstack::iface::{ConnHandle, Event, Interface};
 use netstack::xsk::Port;
 
 use super::conn::{Conn, Transport};
-use super::{ClientState, Shard};
-use crate::resp::Protocol;
+use super::Shard;
 
 /// Receive batches per loop turn, so the network cannot starve the shard's queues and timers.
 const RX_BATCHES_PER_TURN: usize = 8;
@@ -128,32 +127,13 @@ impl Shard {
             return;
         }
         let laddr = SocketAddr::V4(dp.local);
-        let token = self.free_tokens.pop().unwrap_or_else(|| {
-            self.conns.push(None);
-            self.conns.len() - 1
-        });
-        dp.tokens.insert(conn, token);
+        let token = self.next_token();
+        if let Some(dp) = self.dataplane.as_mut() {
+            dp.tokens.insert(conn, token);
+        }
         // Ids follow accept order across listeners, as Redis documents for CLIENT ID.
         let id = server.next_client_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let client = ClientState {
-            id,
-            addr,
-            laddr,
-            fd: -1,
-            proto: Protocol::Resp2,
-            db: 0,
-            name: None,
-            lib_name: None,
-            lib_ver: None,
-            authenticated: self.env.settings.requirepass.is_empty(),
-            no_evict: false,
-            created: self.env.now,
-            last_interaction: self.env.now,
-            last_cmd: "NULL",
-            close_after_reply: false,
-            multi: None,
-            watching: Vec::new(),
-        };
+        let client = self.new_client(id, addr, laddr, -1);
         tracing::debug!(shard = self.env.id, client = id, %addr, "dataplane client connected");
         self.stats.connections_received += 1;
         self.stats.dataplane_connections_received += 1;
