@@ -196,26 +196,10 @@ fn save_replies_when_written_and_info_reports_it() {
     assert_eq!(c.cmd(&["BGSAVE", "NOW"]), Reply::err("ERR syntax error"));
 }
 
-/// Redis Cluster's key slot: CRC16/XMODEM of the key, mod 16384 (no hash tags here).
-fn slot_of(key: &str) -> u16 {
-    let mut crc: u16 = 0;
-    for &b in key.as_bytes() {
-        crc ^= u16::from(b) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc % 16384
-}
-
 fn key_in_slots(slots: std::ops::Range<u16>, prefix: &str) -> String {
     (0..)
         .map(|i| format!("{prefix}:{i}"))
-        .find(|k| slots.contains(&slot_of(k)))
+        .find(|k| slots.contains(&ferrite::slot::key_slot(k.as_bytes())))
         .expect("some key lands there")
 }
 

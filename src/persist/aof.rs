@@ -35,6 +35,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::crc64::crc64;
+use super::Reader;
 use crate::command::{self, Ctx};
 use crate::keyspace::{Entry, Keyspace};
 use crate::slot::{key_shard, SLOT_COUNT};
@@ -396,36 +397,10 @@ fn replay_file(bytes: &[u8], keyspaces: &mut [Keyspace], max_string: u64) -> Res
     Ok(applied)
 }
 
-struct Cursor<'a>(&'a [u8]);
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
-        if self.0.len() < n {
-            return Err("malformed".into());
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Ok(head)
-    }
-    fn u16(&mut self) -> Result<u16, String> {
-        Ok(u16::from_le_bytes(
-            self.take(2)?.try_into().map_err(|_| "malformed")?,
-        ))
-    }
-    fn u32(&mut self) -> Result<u32, String> {
-        Ok(u32::from_le_bytes(
-            self.take(4)?.try_into().map_err(|_| "malformed")?,
-        ))
-    }
-    fn u64(&mut self) -> Result<u64, String> {
-        Ok(u64::from_le_bytes(
-            self.take(8)?.try_into().map_err(|_| "malformed")?,
-        ))
-    }
-    fn bytes(&mut self) -> Result<&'a [u8], String> {
-        let n = self.u32()? as usize;
-        self.take(n)
-    }
+/// A length-prefixed byte string (`len u32 | bytes`).
+fn prefixed<'a>(r: &mut Reader<'a>) -> Result<&'a [u8], String> {
+    let n = r.u32_le().map_err(|e| e.to_string())?;
+    r.bytes(n as usize).map_err(|e| e.to_string())
 }
 
 fn db_index(ks: &Keyspace, db: u16) -> Result<usize, String> {
@@ -448,14 +423,15 @@ fn apply(
 ) -> Result<(), String> {
     let shards = keyspaces.len();
     let (&kind, rest) = body.split_first().ok_or("empty record")?;
-    let mut c = Cursor(rest);
+    let mut c = Reader::new(rest);
+    let u16 = |c: &mut Reader<'_>| c.u16_le().map_err(|e| e.to_string());
     match kind {
         CMD => {
-            let db = c.u16()?;
-            let argc = c.u32()? as usize;
+            let db = u16(&mut c)?;
+            let argc = c.u32_le().map_err(|e| e.to_string())? as usize;
             let mut args = Vec::with_capacity(argc.min(1024));
             for _ in 0..argc {
-                args.push(Bytes::copy_from_slice(c.bytes()?));
+                args.push(Bytes::copy_from_slice(prefixed(&mut c)?));
             }
             let name = args.first().ok_or("a command without a name")?;
             let spec = command::lookup(name).ok_or("an unknown command")?;
@@ -478,10 +454,10 @@ fn apply(
             let _ = handler(&mut ctx);
         }
         PUT => {
-            let db = c.u16()?;
-            let expire_at = c.u64()?;
-            let key = c.bytes()?;
-            let value = super::value::decode_value(c.0).map_err(|e| e.to_string())?;
+            let db = u16(&mut c)?;
+            let expire_at = u64::from_le_bytes(c.array::<8>().map_err(|e| e.to_string())?);
+            let key = prefixed(&mut c)?;
+            let value = super::value::decode_value(c.rest()).map_err(|e| e.to_string())?;
             let ks = &mut keyspaces[key_shard(key, shards)];
             let db = db_index(ks, db)?;
             let mut entry = Entry::new(value);
@@ -489,14 +465,14 @@ fn apply(
             ks.db(db).put(key, entry);
         }
         DEL => {
-            let db = c.u16()?;
-            let key = c.bytes()?;
+            let db = u16(&mut c)?;
+            let key = prefixed(&mut c)?;
             let ks = &mut keyspaces[key_shard(key, shards)];
             let db = db_index(ks, db)?;
             ks.db(db).remove(key);
         }
         FLUSH => {
-            let db = c.u16()?;
+            let db = u16(&mut c)?;
             for ks in keyspaces.iter_mut() {
                 for (i, d) in ks.dbs().iter_mut().enumerate() {
                     if db == ALL_DBS || db as usize == i {
@@ -506,7 +482,7 @@ fn apply(
             }
         }
         SWAP => {
-            let (a, b) = (c.u16()? as usize, c.u16()? as usize);
+            let (a, b) = (u16(&mut c)? as usize, u16(&mut c)? as usize);
             for ks in keyspaces.iter_mut() {
                 let (a, b) = (db_index(ks, a as u16)?, db_index(ks, b as u16)?);
                 if a != b {

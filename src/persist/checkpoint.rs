@@ -19,6 +19,7 @@ use std::fmt;
 use std::io::{self, Read, Write};
 
 use super::crc64::crc64;
+use super::Reader;
 
 const MAGIC: &[u8; 12] = b"FERRITE\0CKPT";
 pub const VERSION: u16 = 1;
@@ -116,16 +117,6 @@ impl From<io::Error> for CheckpointError {
     }
 }
 
-/// Appends one record to a RECORDS payload. `value` is the RDB encoding (type byte first).
-pub fn encode_record(out: &mut Vec<u8>, db: u16, expire_at: u64, key: &[u8], value: &[u8]) {
-    out.extend_from_slice(&db.to_le_bytes());
-    out.extend_from_slice(&expire_at.to_le_bytes());
-    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
-    out.extend_from_slice(key);
-    out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-    out.extend_from_slice(value);
-}
-
 /// Appends one record whose value `encode_value` writes (RDB encoding, type byte first) straight
 /// into the payload: no intermediate buffer per record.
 pub fn encode_record_with(
@@ -157,41 +148,31 @@ pub struct Record<'a> {
 
 /// Splits a RECORDS payload into records; None if it does not parse exactly.
 pub fn records(payload: &[u8]) -> impl Iterator<Item = Option<Record<'_>>> {
-    let mut rest = payload;
+    let mut r = Reader::new(payload);
     std::iter::from_fn(move || {
-        if rest.is_empty() {
+        if r.is_empty() {
             return None;
         }
-        let parsed = (|| {
-            let (db, r) = take(rest, 2)?;
-            let (exp, r) = take(r, 8)?;
-            let (klen, r) = take(r, 4)?;
-            let (key, r) = take(r, u32::from_le_bytes(klen.try_into().ok()?) as usize)?;
-            let (vlen, r) = take(r, 4)?;
-            let (value, r) = take(r, u32::from_le_bytes(vlen.try_into().ok()?) as usize)?;
-            let record = Record {
-                db: u16::from_le_bytes(db.try_into().ok()?),
-                expire_at: u64::from_le_bytes(exp.try_into().ok()?),
+        let record = (|| {
+            let db = r.u16_le().ok()?;
+            let expire_at = u64::from_le_bytes(r.array::<8>().ok()?);
+            let key_len = r.u32_le().ok()?;
+            let key = r.bytes(key_len as usize).ok()?;
+            let value_len = r.u32_le().ok()?;
+            let value = r.bytes(value_len as usize).ok()?;
+            Some(Record {
+                db,
+                expire_at,
                 key,
                 value,
-            };
-            Some((record, r))
+            })
         })();
-        match parsed {
-            Some((record, r)) => {
-                rest = r;
-                Some(Some(record))
-            }
-            None => {
-                rest = &[];
-                Some(None)
-            }
+        if record.is_none() {
+            // Malformed: report it once and stop.
+            r = Reader::new(&[]);
         }
+        Some(record)
     })
-}
-
-fn take(b: &[u8], n: usize) -> Option<(&[u8], &[u8])> {
-    (b.len() >= n).then(|| b.split_at(n))
 }
 
 /// Writes a checkpoint: the header, then blocks as they come.
@@ -386,8 +367,8 @@ mod tests {
     fn sample() -> Vec<u8> {
         let mut w = CheckpointWriter::new(Vec::new(), 1234).unwrap();
         let mut p = Vec::new();
-        encode_record(&mut p, 0, 0, b"k1", b"\x00\x02v1");
-        encode_record(&mut p, 3, 99, b"k2", b"\x00\x02v2");
+        encode_record_with(&mut p, 0, 0, b"k1", |o| o.extend_from_slice(b"\x00\x02v1"));
+        encode_record_with(&mut p, 3, 99, b"k2", |o| o.extend_from_slice(b"\x00\x02v2"));
         w.block(RECORDS, 0, &p).unwrap();
         w.shard_end(0, 2, Some(7)).unwrap();
         w.shard_end(1, 0, None).unwrap();
