@@ -172,24 +172,23 @@ fn per_shard_op(
     if keys.is_empty() {
         return Step::Reply(reply);
     }
-    let targets: std::collections::BTreeSet<usize> = keys
-        .iter()
-        .map(|(_, k)| crate::slot::key_shard(k, shards))
+    let ops = txn::by_shard(keys, shards)
+        .into_iter()
+        .map(|(shard, group)| {
+            let op = op.clone();
+            let run: crate::shard::ShardOp = Box::new(move |s: &mut crate::shard::Shard| {
+                op(s, &group);
+                crate::shard::HopOut::Reply(Reply::OK)
+            });
+            (shard, run)
+        })
         .collect();
-    Step::fan_out(
-        targets,
-        None,
-        move |shard: &mut crate::shard::Shard| {
-            let mine: Vec<(usize, Bytes)> = keys
-                .iter()
-                .filter(|(_, k)| crate::slot::key_shard(k, shard.env.shards) == shard.env.id)
-                .cloned()
-                .collect();
-            op(shard, &mine);
-            crate::shard::HopOut::Reply(Reply::OK)
-        },
-        move |_| reply,
-    )
+    Step::Hop {
+        locks: Vec::new(),
+        ops,
+        last: true,
+        then: Box::new(move |_| Step::Reply(reply)),
+    }
 }
 
 fn exec(ctx: &mut ConnCtx<'_>) -> ConnResult {

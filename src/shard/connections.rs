@@ -404,16 +404,7 @@ impl Shard {
 impl Shard {
     /// Drops a closed client's watches on their shards (a one-way hop; nobody waits for it).
     fn drop_watches(&mut self, client: u64, keys: Vec<(usize, Bytes)>) {
-        let shards = self.env.shards;
-        let mut by_shard: Vec<(usize, Vec<(usize, Bytes)>)> = Vec::new();
-        for (db, key) in keys {
-            let shard = key_shard(&key, shards);
-            match by_shard.iter_mut().find(|(s, _)| *s == shard) {
-                Some((_, ks)) => ks.push((db, key)),
-                None => by_shard.push((shard, vec![(db, key)])),
-            }
-        }
-        for (shard, keys) in by_shard {
+        for (shard, keys) in txn::by_shard(keys, self.env.shards) {
             let op: super::ShardOp = Box::new(move |s: &mut Shard| {
                 s.ks.unwatch(client, &keys);
                 super::HopOut::Reply(Reply::OK)

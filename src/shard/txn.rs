@@ -368,6 +368,23 @@ pub fn keys_plan(
     )
 }
 
+/// `(db, key)` pairs grouped by the shard that owns the key, each group without repeats.
+pub fn by_shard(
+    keys: impl IntoIterator<Item = (usize, Bytes)>,
+    shards: usize,
+) -> Vec<(usize, Vec<(usize, Bytes)>)> {
+    let mut groups: Vec<(usize, Vec<(usize, Bytes)>)> = Vec::new();
+    for entry in keys {
+        let shard = crate::slot::key_shard(&entry.1, shards);
+        match groups.iter_mut().find(|(s, _)| *s == shard) {
+            Some((_, group)) if group.contains(&entry) => {}
+            Some((_, group)) => group.push(entry),
+            None => groups.push((shard, vec![entry])),
+        }
+    }
+    groups
+}
+
 /// What EXEC adds to a plan: the reply is the array of all replies, and the client's watched
 /// keys are checked first.
 pub struct ExecPlan {
@@ -391,11 +408,10 @@ pub fn commands_plan(
     let watch = exec.and_then(|e| e.watch);
     use crate::command::{Ctx, Flags, Run};
     use crate::keyspace::Keyspace;
-    use crate::slot::key_shard;
 
     // Each key with the database it lives in: the selected one, except a destination that a
     // command names in another database (COPY ... DB n).
-    let mut per_shard: Vec<(usize, Vec<(usize, Bytes)>)> = Vec::new();
+    let mut keys = Vec::new();
     for (spec, args) in &commands {
         let positions: Vec<usize> = spec.key_positions(args);
         let dest = spec
@@ -407,33 +423,18 @@ pub fn commands_plan(
                 Some(d) if Some(&i) == positions.last() => d,
                 _ => db,
             };
-            let entry = (key_db, args[i].clone());
-            let shard = key_shard(&entry.1, shards);
-            match per_shard.iter_mut().find(|(s, _)| *s == shard) {
-                Some((_, keys)) if keys.contains(&entry) => {}
-                Some((_, keys)) => keys.push(entry),
-                None => per_shard.push((shard, vec![entry])),
-            }
+            keys.push((key_db, args[i].clone()));
         }
     }
     // EXEC after WATCH: the watched keys are locked with the others, and the first hop checks
     // (and drops) the client's watches on each shard under those locks.
     let watcher = watch.as_ref().map(|(client, _)| *client);
-    let mut watched_on: Vec<(usize, Vec<(usize, Bytes)>)> = Vec::new();
-    if let Some((_, keys)) = &watch {
-        for (d, k) in keys {
-            let shard = key_shard(k, shards);
-            match per_shard.iter_mut().find(|(s, _)| *s == shard) {
-                Some((_, ks)) if ks.contains(&(*d, k.clone())) => {}
-                Some((_, ks)) => ks.push((*d, k.clone())),
-                None => per_shard.push((shard, vec![(*d, k.clone())])),
-            }
-            match watched_on.iter_mut().find(|(s, _)| *s == shard) {
-                Some((_, ks)) => ks.push((*d, k.clone())),
-                None => watched_on.push((shard, vec![(*d, k.clone())])),
-            }
-        }
-    }
+    let (watched, watched_on) = match watch {
+        Some((_, w)) => (w.clone(), by_shard(w, shards)),
+        None => (Vec::new(), Vec::new()),
+    };
+    keys.extend(watched);
+    let per_shard = by_shard(keys, shards);
     let write = commands
         .iter()
         .any(|(spec, _)| spec.flags.has(Flags::WRITE));
