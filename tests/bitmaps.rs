@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{split_line, Client, Reply, Server, SPREAD_KEYS};
+use common::{Reply, Server, SPREAD_KEYS};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -19,11 +19,6 @@ const BAD_OFFSET: &str = "ERR bit offset is not an integer or out of range";
 const BAD_BIT: &str = "ERR bit is not an integer or out of range";
 const BAD_TYPE: &str =
     "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
-
-fn setup(c: &mut Client, line: &str) {
-    let r = c.line(line);
-    assert!(!r.is_error(), "{line}: {r:?}");
-}
 
 fn ints(v: &[i64]) -> Reply {
     Reply::arr(v.iter().map(|&n| Reply::int(n)).collect())
@@ -52,7 +47,7 @@ fn setbit_and_getbit() {
     check!(c, "SETBIT fresh 10 0", Reply::int(0));
     check!(c, "GET fresh", Reply::bulk([0u8, 0]));
     // On an existing string, and keeping its TTL.
-    setup(&mut c, "SET str a EX 100");
+    c.setup("SET str a EX 100");
     check!(c, "GETBIT str 1", Reply::int(1));
     check!(c, "GETBIT str 2", Reply::int(1));
     check!(c, "GETBIT str 3", Reply::int(0));
@@ -60,12 +55,12 @@ fn setbit_and_getbit() {
     check!(c, "GET str", Reply::bulk("c"));
     assert!(c.line("TTL str").as_int() > 0);
     // Integers are strings of digits.
-    setup(&mut c, "SET n 1");
+    c.setup("SET n 1");
     check!(c, "GETBIT n 2", Reply::int(1));
     check!(c, "GETBIT n 7", Reply::int(1));
     check!(c, "GETBIT n 6", Reply::int(0));
     // Errors: the offset is checked first, then the value, then the type.
-    setup(&mut c, "LPUSH list a");
+    c.setup("LPUSH list a");
     check!(c, "SETBIT k -1 1", Reply::err(BAD_OFFSET));
     check!(c, "SETBIT k x 1", Reply::err(BAD_OFFSET));
     check!(c, "SETBIT k 4294967296 1", Reply::err(BAD_OFFSET));
@@ -109,7 +104,7 @@ fn setbit_offset_cap_follows_proto_max_bulk_len() {
 fn bitcount_ranges() {
     let s = Server::start(4);
     let mut c = s.client();
-    setup(&mut c, "SET k foobar");
+    c.setup("SET k foobar");
     check!(c, "BITCOUNT k", Reply::int(26));
     check!(c, "BITCOUNT k 0 0", Reply::int(4));
     check!(c, "BITCOUNT k 1 1", Reply::int(6));
@@ -135,10 +130,10 @@ fn bitcount_ranges() {
     check!(c, "BITCOUNT k 0 1 BIT x", Reply::err(SYNTAX));
     check!(c, "BITCOUNT k x 1", Reply::err(NOT_INT));
     check!(c, "BITCOUNT k 0 y", Reply::err(NOT_INT));
-    setup(&mut c, "LPUSH list a");
+    c.setup("LPUSH list a");
     check!(c, "BITCOUNT list", Reply::err(WRONGTYPE));
     check!(c, "BITCOUNT list x y", Reply::err(WRONGTYPE));
-    setup(&mut c, "SET empty \"\"");
+    c.setup("SET empty \"\"");
     check!(c, "BITCOUNT empty", Reply::int(0));
     check!(c, "BITCOUNT empty 0 -1 BIT", Reply::int(0));
 }
@@ -173,7 +168,7 @@ fn bitpos_cases() {
     check!(c, "BITPOS nokey 1", Reply::int(-1));
     check!(c, "BITPOS nokey 0", Reply::int(0));
     check!(c, "BITPOS nokey 0 x", Reply::int(0));
-    setup(&mut c, "SET empty \"\"");
+    c.setup("SET empty \"\"");
     check!(c, "BITPOS empty 0", Reply::int(-1));
     check!(c, "BITPOS empty 1", Reply::int(-1));
     check!(
@@ -186,7 +181,7 @@ fn bitpos_cases() {
     check!(c, "BITPOS k 1 0 x", Reply::err(NOT_INT));
     check!(c, "BITPOS k 1 0 x FOO", Reply::err(SYNTAX));
     check!(c, "BITPOS k 1 0 1 BIT x", Reply::err(SYNTAX));
-    setup(&mut c, "LPUSH list a");
+    c.setup("LPUSH list a");
     check!(c, "BITPOS list 1", Reply::err(WRONGTYPE));
     check!(
         c,
@@ -371,7 +366,7 @@ fn bitfield_operations() {
         Reply::err("ERR BITFIELD_RO only supports the GET subcommand")
     );
     check!(c, "BITFIELD_RO k INCRBY x 0 1", Reply::err(BAD_TYPE));
-    setup(&mut c, "LPUSH list a");
+    c.setup("LPUSH list a");
     check!(c, "BITFIELD list GET u8 0", Reply::err(WRONGTYPE));
     check!(c, "BITFIELD list SET u8 0 1", Reply::err(WRONGTYPE));
     check!(c, "BITFIELD list", Reply::err(WRONGTYPE));
@@ -515,36 +510,10 @@ const DIFF_LINES: &[&str] = &[
     "GET n",
 ];
 
-/// Runs `lines` on a fresh Ferrite and a fresh redis-server in the given protocol.
-fn differences(lines: &[&str], resp3: bool) -> Vec<String> {
-    let ferrite = Server::start(4);
-    let redis = Server::start_redis();
-    let mut f = ferrite.client();
-    let mut r = redis.client();
-    if resp3 {
-        for c in [&mut f, &mut r] {
-            assert!(!c.cmd(&["HELLO", "3"]).is_error());
-        }
-    }
-    let mut diffs = Vec::new();
-    for (n, line) in lines.iter().enumerate() {
-        let args = split_line(line);
-        let (a, b) = (f.cmd_raw(&args), r.cmd_raw(&args));
-        if a != b {
-            diffs.push(format!(
-                "#{n} {line}\n    ferrite: {:?}\n    redis:   {:?}",
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b)
-            ));
-        }
-    }
-    diffs
-}
-
 #[test]
 fn bitmaps_match_redis() {
     for resp3 in [false, true] {
-        let diffs = differences(DIFF_LINES, resp3);
+        let diffs = common::differences_with_redis(DIFF_LINES, resp3);
         assert!(
             diffs.is_empty(),
             "resp3={resp3}: {} of {} lines differ from redis-server:\n{}",

@@ -25,15 +25,6 @@ const CATANIA: &str = "3479447370796909";
 const PALERMO_XY: [&str; 2] = ["13.36138933897018433", "38.11555639549629859"];
 const CATANIA_XY: [&str; 2] = ["15.08726745843887329", "37.50266842333162032"];
 
-fn setup(c: &mut Client, line: &str) {
-    let r = c.line(line);
-    assert!(!r.is_error(), "{line}: {r:?}");
-}
-
-fn bulks(items: &[&str]) -> Reply {
-    Reply::bulks(items)
-}
-
 fn sicily(c: &mut Client, key: &str) {
     check!(
         c,
@@ -44,7 +35,7 @@ fn sicily(c: &mut Client, key: &str) {
 
 /// A coordinate pair as GEOPOS / WITHCOORD reply it in RESP2.
 fn xy(p: [&str; 2]) -> Reply {
-    bulks(&p)
+    Reply::bulks(&p)
 }
 
 fn args_err(cmd: &str) -> Reply {
@@ -62,7 +53,7 @@ fn geoadd_stores_redis_scores() {
     check!(
         c,
         "ZRANGE Sicily 0 -1 WITHSCORES",
-        bulks(&["Palermo", PALERMO, "Catania", CATANIA])
+        Reply::bulks(&["Palermo", PALERMO, "Catania", CATANIA])
     );
     check!(c, "ZSCORE Sicily Palermo", Reply::bulk(PALERMO));
     // Options: NX, XX, CH (ZADD's, through GEOADD).
@@ -119,7 +110,7 @@ fn geoadd_stores_redis_scores() {
     check!(c, "GEOADD x GT 1 2 a", Reply::err(SYNTAX));
     check!(c, "GEOADD x NX 1 2", Reply::err(SYNTAX));
     check!(c, "GEOADD x 1 2", args_err("geoadd"));
-    setup(&mut c, "SET str v");
+    c.setup("SET str v");
     check!(c, "GEOADD str 1 2 a", Reply::err(WRONGTYPE));
     // Coordinates are checked before the key's type, as in Redis.
     check!(
@@ -139,7 +130,7 @@ fn geopos_geohash_geodist() {
         "GEOADD Sicily 12.758489 38.788135 edge1 17.241510 38.788135 edge2",
         Reply::int(2)
     );
-    setup(&mut c, "SET str v");
+    c.setup("SET str v");
 
     check!(
         c,
@@ -211,7 +202,7 @@ fn geopos_geohash_geodist() {
     check!(c, "GEODIST Sicily a", args_err("geodist"));
 
     // Members of a plain sorted set decode as Redis decodes them.
-    setup(&mut c, "ZADD plain 0 zero -1 neg 1.5 frac 1e300 huge");
+    c.setup("ZADD plain 0 zero -1 neg 1.5 frac 1e300 huge");
     let pos = c.line("GEOPOS plain zero neg frac huge");
     assert_eq!(pos.items().len(), 4);
     assert!(pos.items().iter().all(|p| p.items().len() == 2), "{pos:?}");
@@ -235,21 +226,25 @@ fn georadius_and_bymember() {
     let s = Server::start(4);
     let mut c = s.client();
     sicily(&mut c, "Sicily");
-    setup(&mut c, "SET str v");
+    c.setup("SET str v");
 
     check!(
         c,
         "GEORADIUS Sicily 15 37 200 km",
-        bulks(&["Palermo", "Catania"])
+        Reply::bulks(&["Palermo", "Catania"])
     );
-    check!(c, "GEORADIUS Sicily 15 37 100 km", bulks(&["Catania"]));
-    check!(c, "GEORADIUS Sicily 15 37 1 m", bulks(&[]));
+    check!(
+        c,
+        "GEORADIUS Sicily 15 37 100 km",
+        Reply::bulks(&["Catania"])
+    );
+    check!(c, "GEORADIUS Sicily 15 37 1 m", Reply::bulks(&[]));
     check!(
         c,
         "GEORADIUS Sicily 15 37 200 km WITHDIST",
         Reply::arr(vec![
-            bulks(&["Palermo", "190.4424"]),
-            bulks(&["Catania", "56.4413"]),
+            Reply::bulks(&["Palermo", "190.4424"]),
+            Reply::bulks(&["Catania", "56.4413"]),
         ])
     );
     check!(
@@ -282,53 +277,53 @@ fn georadius_and_bymember() {
     check!(
         c,
         "GEORADIUS Sicily 15 37 200 km DESC",
-        bulks(&["Palermo", "Catania"])
+        Reply::bulks(&["Palermo", "Catania"])
     );
     check!(
         c,
         "GEORADIUS Sicily 15 37 200 km COUNT 1",
-        bulks(&["Catania"])
+        Reply::bulks(&["Catania"])
     );
     check!(
         c,
         "GEORADIUS Sicily 15 37 200 km COUNT 1 DESC",
-        bulks(&["Palermo"])
+        Reply::bulks(&["Palermo"])
     );
     check!(
         c,
         "GEORADIUS Sicily 15 37 200 km COUNT 1 ANY",
-        bulks(&["Palermo"])
+        Reply::bulks(&["Palermo"])
     );
     check!(
         c,
         "GEORADIUS Sicily 15 37 124 mi WITHDIST",
         Reply::arr(vec![
-            bulks(&["Palermo", "118.3357"]),
-            bulks(&["Catania", "35.0711"]),
+            Reply::bulks(&["Palermo", "118.3357"]),
+            Reply::bulks(&["Catania", "35.0711"]),
         ])
     );
     check!(
         c,
         "GEORADIUS_RO Sicily 15 37 200 km ASC",
-        bulks(&["Catania", "Palermo"])
+        Reply::bulks(&["Catania", "Palermo"])
     );
     check!(
         c,
         "GEORADIUSBYMEMBER Sicily Palermo 200 km WITHDIST",
         Reply::arr(vec![
-            bulks(&["Palermo", "0.0000"]),
-            bulks(&["Catania", "166.2742"]),
+            Reply::bulks(&["Palermo", "0.0000"]),
+            Reply::bulks(&["Catania", "166.2742"]),
         ])
     );
     check!(
         c,
         "GEORADIUSBYMEMBER_RO Sicily Catania 100 km",
-        bulks(&["Catania"])
+        Reply::bulks(&["Catania"])
     );
-    check!(c, "GEORADIUS nokey 15 37 200 km", bulks(&[]));
-    check!(c, "GEORADIUSBYMEMBER nokey a 200 km", bulks(&[]));
+    check!(c, "GEORADIUS nokey 15 37 200 km", Reply::bulks(&[]));
+    check!(c, "GEORADIUSBYMEMBER nokey a 200 km", Reply::bulks(&[]));
     // Without a source set Redis does not look at the radius of a BYMEMBER search.
-    check!(c, "GEORADIUSBYMEMBER nokey a x y", bulks(&[]));
+    check!(c, "GEORADIUSBYMEMBER nokey a x y", Reply::bulks(&[]));
 
     // Errors, in Redis's order.
     check!(c, "GEORADIUS str 15 37 200 km", Reply::err(WRONGTYPE));
@@ -418,12 +413,12 @@ fn geosearch_shapes_options_and_errors() {
         "GEOADD Sicily 12.758489 38.788135 edge1 17.241510 38.788135 edge2",
         Reply::int(2)
     );
-    setup(&mut c, "SET str v");
+    c.setup("SET str v");
 
     check!(
         c,
         "GEOSEARCH Sicily FROMLONLAT 15 37 BYRADIUS 200 km ASC",
-        bulks(&["Catania", "Palermo"])
+        Reply::bulks(&["Catania", "Palermo"])
     );
     check!(
         c,
@@ -454,7 +449,7 @@ fn geosearch_shapes_options_and_errors() {
     check!(
         c,
         "GEOSEARCH Sicily FROMMEMBER Palermo BYRADIUS 100 mi",
-        bulks(&["Palermo", "edge1"])
+        Reply::bulks(&["Palermo", "edge1"])
     );
     check!(
         c,
@@ -470,13 +465,17 @@ fn geosearch_shapes_options_and_errors() {
     check!(
         c,
         "GEOSEARCH Sicily FROMLONLAT 15 37 BYBOX 400 400 km COUNT 2 ANY",
-        bulks(&["Palermo", "edge1"])
+        Reply::bulks(&["Palermo", "edge1"])
     );
-    check!(c, "GEOSEARCH nokey FROMMEMBER x BYRADIUS 1 km", bulks(&[]));
+    check!(
+        c,
+        "GEOSEARCH nokey FROMMEMBER x BYRADIUS 1 km",
+        Reply::bulks(&[])
+    );
     check!(
         c,
         "GEOSEARCH Sicily FROMLONLAT 0 0 BYRADIUS 1 km",
-        bulks(&[])
+        Reply::bulks(&[])
     );
 
     let from = |cmd: &str| {
@@ -645,7 +644,7 @@ fn stores_across_shards() {
     check!(
         c,
         &format!("ZRANGE {d1} 0 -1 WITHSCORES"),
-        bulks(&[
+        Reply::bulks(&[
             "Palermo",
             PALERMO,
             "Catania",
@@ -687,7 +686,7 @@ fn stores_across_shards() {
     check!(
         c,
         &format!("ZRANGE {d3} 0 -1"),
-        bulks(&["Palermo", "Catania"])
+        Reply::bulks(&["Palermo", "Catania"])
     );
     check!(
         c,
@@ -706,11 +705,11 @@ fn stores_across_shards() {
     check!(
         c,
         &format!("ZRANGE {d1} 0 -1"),
-        bulks(&["Palermo", "edge1"])
+        Reply::bulks(&["Palermo", "edge1"])
     );
     // The destination is replaced whatever it held, and loses its TTL.
-    setup(&mut c, &format!("SET {d2} string"));
-    setup(&mut c, &format!("EXPIRE {d2} 1000"));
+    c.setup(&format!("SET {d2} string"));
+    c.setup(&format!("EXPIRE {d2} 1000"));
     check!(
         c,
         &format!("GEORADIUS {src} 15 37 200 km STORE {d2}"),
@@ -725,14 +724,14 @@ fn stores_across_shards() {
         Reply::int(0)
     );
     check!(c, &format!("EXISTS {d2}"), Reply::int(0));
-    setup(&mut c, &format!("SET {d2} string"));
+    c.setup(&format!("SET {d2} string"));
     check!(
         c,
         &format!("GEOSEARCHSTORE {d2} nokey FROMMEMBER x BYRADIUS 1 km"),
         Reply::int(0)
     );
     check!(c, &format!("EXISTS {d2}"), Reply::int(0));
-    setup(&mut c, &format!("SET {d2} string"));
+    c.setup(&format!("SET {d2} string"));
     check!(
         c,
         &format!("GEORADIUSBYMEMBER nokey x 1 km STORE {d2}"),
@@ -745,9 +744,9 @@ fn stores_across_shards() {
         &format!("GEOSEARCHSTORE {src} {src} FROMLONLAT 15 37 BYRADIUS 100 km"),
         Reply::int(1)
     );
-    check!(c, &format!("ZRANGE {src} 0 -1"), bulks(&["Catania"]));
+    check!(c, &format!("ZRANGE {src} 0 -1"), Reply::bulks(&["Catania"]));
     // A type error leaves the destination alone.
-    setup(&mut c, &format!("SET {d3} string"));
+    c.setup(&format!("SET {d3} string"));
     check!(
         c,
         &format!("GEORADIUS {d3} 15 37 200 km STORE {d1}"),
@@ -758,17 +757,17 @@ fn stores_across_shards() {
     check!(
         c,
         "COMMAND GETKEYS GEORADIUS src 15 37 200 km COUNT 3 STORE dst",
-        bulks(&["src", "dst"])
+        Reply::bulks(&["src", "dst"])
     );
     check!(
         c,
         "COMMAND GETKEYS GEORADIUSBYMEMBER src m 200 km STOREDIST dst",
-        bulks(&["src", "dst"])
+        Reply::bulks(&["src", "dst"])
     );
     check!(
         c,
         "COMMAND GETKEYS GEOSEARCHSTORE dst src FROMMEMBER m BYRADIUS 1 m",
-        bulks(&["dst", "src"])
+        Reply::bulks(&["dst", "src"])
     );
     if !against_redis() {
         // Redis stores into the last of two STOREs; Ferrite's key specs (Redis's) name the
@@ -786,7 +785,7 @@ fn stores_are_atomic_under_concurrent_writers() {
     let s = Server::start(4);
     let (src, dst) = (SPREAD_KEYS[0], SPREAD_KEYS[1]);
     let mut c = s.client();
-    setup(&mut c, &format!("GEOADD {src} 10 10 p0 10.001 10 p1"));
+    c.setup(&format!("GEOADD {src} 10 10 p0 10.001 10 p1"));
     // One connection keeps rewriting both members; another stores searches: every stored
     // set must hold a state the writer produced (both members, never one).
     let writer = {
@@ -833,7 +832,7 @@ fn geo_sets_are_sorted_sets() {
     assert_eq!(restored, Reply::ok());
     check!(c, "GEOPOS copy Palermo", Reply::arr(vec![xy(PALERMO_XY)]));
     check!(c, "ZREM copy Palermo", Reply::int(1));
-    check!(c, "GEORADIUS copy 15 37 200 km", bulks(&["Catania"]));
+    check!(c, "GEORADIUS copy 15 37 200 km", Reply::bulks(&["Catania"]));
     check!(c, &format!("ZADD copy {PALERMO} Palermo"), Reply::int(1));
     check!(
         c,
@@ -851,7 +850,7 @@ fn geo_sets_are_sorted_sets() {
     assert_eq!(c.cmd(&args), Reply::int(200));
     check!(c, "OBJECT ENCODING big", Reply::bulk("skiplist"));
     let near = c.line("GEOSEARCH big FROMLONLAT 13.5 37.5 BYRADIUS 12 km ASC COUNT 3");
-    assert_eq!(near, bulks(&["m105", "m104", "m106"]));
+    assert_eq!(near, Reply::bulks(&["m105", "m104", "m106"]));
     check!(
         c,
         "GEOSEARCHSTORE bigcopy big FROMLONLAT 13.5 37.5 BYBOX 1000 1000 km",

@@ -14,11 +14,6 @@ const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kin
 const NOT_HLL: &str = "WRONGTYPE Key is not a valid HyperLogLog string value.";
 const CORRUPT: &str = "INVALIDOBJ Corrupted HLL object detected";
 
-fn setup(c: &mut Client, line: &str) {
-    let r = c.line(line);
-    assert!(!r.is_error(), "{line}: {r:?}");
-}
-
 /// Adds `el:<from>`..`el:<to>` to `key`, 100 elements per PFADD, pipelined.
 fn add_range(c: &mut Client, key: &str, from: usize, to: usize) {
     let mut sent = 0;
@@ -71,18 +66,18 @@ fn pfadd_and_pfcount() {
     let h = get_bytes(&mut c, "h");
     assert_eq!(&h[8..16], &5u64.to_le_bytes());
     // A key keeps its TTL through PFADD.
-    setup(&mut c, "EXPIRE h 100");
+    c.setup("EXPIRE h 100");
     check!(c, "PFADD h zz", Reply::int(1));
     assert!(c.line("TTL h").as_int() > 0);
     // Errors.
-    setup(&mut c, "LPUSH list a");
-    setup(&mut c, "SET str hello");
+    c.setup("LPUSH list a");
+    c.setup("SET str hello");
     check!(c, "PFADD list a", Reply::err(WRONGTYPE));
     check!(c, "PFCOUNT list", Reply::err(WRONGTYPE));
     check!(c, "PFADD str a", Reply::err(NOT_HLL));
     check!(c, "PFCOUNT str", Reply::err(NOT_HLL));
     check!(c, "GET str", Reply::bulk("hello"));
-    setup(&mut c, "SET num 12345678901234567");
+    c.setup("SET num 12345678901234567");
     check!(c, "PFCOUNT num", Reply::err(NOT_HLL));
     check!(
         c,
@@ -122,7 +117,7 @@ fn multi_key_pfcount_and_pfmerge_across_shards() {
     check!(c, "PFMERGE {x}new", Reply::ok());
     check!(c, "PFCOUNT {x}new", Reply::int(0));
     // A bad source anywhere: an error and nothing written.
-    setup(&mut c, &format!("SET {} nothll", SPREAD_KEYS[5]));
+    c.setup(&format!("SET {} nothll", SPREAD_KEYS[5]));
     let d_before = get_bytes(&mut c, d);
     check!(
         c,
@@ -135,7 +130,7 @@ fn multi_key_pfcount_and_pfmerge_across_shards() {
         &format!("PFCOUNT {a} {}", SPREAD_KEYS[5]),
         Reply::err(NOT_HLL)
     );
-    setup(&mut c, &format!("RPUSH {} x", SPREAD_KEYS[6]));
+    c.setup(&format!("RPUSH {} x", SPREAD_KEYS[6]));
     check!(
         c,
         &format!("PFCOUNT {a} {}", SPREAD_KEYS[6]),

@@ -10,7 +10,7 @@
 #[macro_use]
 mod common;
 
-use common::{against_redis, frame_end, split_line, Client, Reply, Server, SPREAD_KEYS};
+use common::{against_redis, Reply, Server, SPREAD_KEYS};
 
 const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 const SYNTAX: &str = "ERR syntax error";
@@ -18,15 +18,6 @@ const NOT_FLOAT: &str = "ERR value is not a valid float";
 const NOT_INT: &str = "ERR value is not an integer or out of range";
 const RANGE_NOT_FLOAT: &str = "ERR min or max is not a float";
 const LEX_RANGE: &str = "ERR min or max not valid string range item";
-
-fn bulks(items: &[&str]) -> Reply {
-    Reply::bulks(items)
-}
-
-fn setup(c: &mut Client, line: &str) {
-    let r = c.line(line);
-    assert!(!r.is_error(), "{line}: {r:?}");
-}
 
 #[test]
 fn zadd_options_and_errors() {
@@ -59,7 +50,7 @@ fn zadd_options_and_errors() {
     check!(
         c,
         "ZRANGE inf 0 -1 WITHSCORES",
-        bulks(&["b", "-inf", "a", "inf"])
+        Reply::bulks(&["b", "-inf", "a", "inf"])
     );
     check!(c, "ZADD inf INCR 1 a", Reply::bulk("inf"));
     check!(
@@ -98,7 +89,7 @@ fn zadd_options_and_errors() {
         "ZADD z",
         Reply::err("ERR wrong number of arguments for 'zadd' command")
     );
-    setup(&mut c, "SET str v");
+    c.setup("SET str v");
     check!(c, "ZADD str 1 a", Reply::err(WRONGTYPE));
     // Score errors come before the type check, as in Redis.
     check!(c, "ZADD str x a", Reply::err(NOT_FLOAT));
@@ -120,8 +111,8 @@ fn zadd_options_and_errors() {
 fn scores_ranks_and_counts() {
     let s = Server::start(4);
     let mut c = s.client();
-    setup(&mut c, "ZADD z 1 a 2 b 2 c 3 d 4.5 e");
-    setup(&mut c, "SET str v");
+    c.setup("ZADD z 1 a 2 b 2 c 3 d 4.5 e");
+    c.setup("SET str v");
     check!(c, "ZCARD z", Reply::int(5));
     check!(c, "ZCARD nokey", Reply::int(0));
     check!(c, "ZCARD str", Reply::err(WRONGTYPE));
@@ -175,7 +166,7 @@ fn scores_ranks_and_counts() {
     check!(c, "ZCOUNT z 1 nan", Reply::err(RANGE_NOT_FLOAT));
     check!(c, "ZCOUNT str a 1", Reply::err(RANGE_NOT_FLOAT));
     check!(c, "ZCOUNT str 0 1", Reply::err(WRONGTYPE));
-    setup(&mut c, "ZADD lex 0 a 0 b 0 c 0 d 0 e");
+    c.setup("ZADD lex 0 a 0 b 0 c 0 d 0 e");
     check!(c, "ZLEXCOUNT lex - +", Reply::int(5));
     check!(c, "ZLEXCOUNT lex [b [d", Reply::int(3));
     check!(c, "ZLEXCOUNT lex (b (d", Reply::int(1));
@@ -191,46 +182,70 @@ fn scores_ranks_and_counts() {
 fn zrange_in_all_its_forms() {
     let s = Server::start(4);
     let mut c = s.client();
-    setup(&mut c, "ZADD z 1 a 2 b 3 c 4 d 5 e");
-    setup(&mut c, "ZADD lex 0 a 0 b 0 c 0 d 0 e");
-    setup(&mut c, "SET str v");
-    check!(c, "ZRANGE z 0 -1", bulks(&["a", "b", "c", "d", "e"]));
-    check!(c, "ZRANGE z 1 2 WITHSCORES", bulks(&["b", "2", "c", "3"]));
-    check!(c, "ZRANGE z -2 100", bulks(&["d", "e"]));
-    check!(c, "ZRANGE z 3 1", bulks(&[]));
-    check!(c, "ZRANGE z 0 1 REV", bulks(&["e", "d"]));
+    c.setup("ZADD z 1 a 2 b 3 c 4 d 5 e");
+    c.setup("ZADD lex 0 a 0 b 0 c 0 d 0 e");
+    c.setup("SET str v");
+    check!(c, "ZRANGE z 0 -1", Reply::bulks(&["a", "b", "c", "d", "e"]));
+    check!(
+        c,
+        "ZRANGE z 1 2 WITHSCORES",
+        Reply::bulks(&["b", "2", "c", "3"])
+    );
+    check!(c, "ZRANGE z -2 100", Reply::bulks(&["d", "e"]));
+    check!(c, "ZRANGE z 3 1", Reply::bulks(&[]));
+    check!(c, "ZRANGE z 0 1 REV", Reply::bulks(&["e", "d"]));
     check!(
         c,
         "ZREVRANGE z 0 1 WITHSCORES",
-        bulks(&["e", "5", "d", "4"])
+        Reply::bulks(&["e", "5", "d", "4"])
     );
-    check!(c, "ZRANGE z 2 4 BYSCORE", bulks(&["b", "c", "d"]));
-    check!(c, "ZRANGE z (2 +inf BYSCORE LIMIT 1 2", bulks(&["d", "e"]));
+    check!(c, "ZRANGE z 2 4 BYSCORE", Reply::bulks(&["b", "c", "d"]));
+    check!(
+        c,
+        "ZRANGE z (2 +inf BYSCORE LIMIT 1 2",
+        Reply::bulks(&["d", "e"])
+    );
     check!(
         c,
         "ZRANGE z 4 (2 BYSCORE REV WITHSCORES",
-        bulks(&["d", "4", "c", "3"])
+        Reply::bulks(&["d", "4", "c", "3"])
     );
     check!(
         c,
         "ZRANGE z -inf +inf BYSCORE LIMIT 1 -1",
-        bulks(&["b", "c", "d", "e"])
+        Reply::bulks(&["b", "c", "d", "e"])
     );
-    check!(c, "ZRANGE z -inf +inf BYSCORE LIMIT -1 2", bulks(&[]));
-    check!(c, "ZRANGE z -inf +inf BYSCORE LIMIT 10 2", bulks(&[]));
+    check!(
+        c,
+        "ZRANGE z -inf +inf BYSCORE LIMIT -1 2",
+        Reply::bulks(&[])
+    );
+    check!(
+        c,
+        "ZRANGE z -inf +inf BYSCORE LIMIT 10 2",
+        Reply::bulks(&[])
+    );
     check!(
         c,
         "ZRANGEBYSCORE z 2 4 WITHSCORES LIMIT 0 1",
-        bulks(&["b", "2"])
+        Reply::bulks(&["b", "2"])
     );
-    check!(c, "ZRANGEBYSCORE z (1 (3", bulks(&["b"]));
-    check!(c, "ZREVRANGEBYSCORE z +inf 4", bulks(&["e", "d"]));
-    check!(c, "ZREVRANGEBYSCORE z 4 +inf", bulks(&[]));
-    check!(c, "ZRANGE lex [b (d BYLEX", bulks(&["b", "c"]));
-    check!(c, "ZRANGE lex + [c BYLEX REV LIMIT 0 2", bulks(&["e", "d"]));
-    check!(c, "ZRANGEBYLEX lex - + LIMIT 2 10", bulks(&["c", "d", "e"]));
-    check!(c, "ZREVRANGEBYLEX lex (c -", bulks(&["b", "a"]));
-    check!(c, "ZRANGE nokey 0 -1", bulks(&[]));
+    check!(c, "ZRANGEBYSCORE z (1 (3", Reply::bulks(&["b"]));
+    check!(c, "ZREVRANGEBYSCORE z +inf 4", Reply::bulks(&["e", "d"]));
+    check!(c, "ZREVRANGEBYSCORE z 4 +inf", Reply::bulks(&[]));
+    check!(c, "ZRANGE lex [b (d BYLEX", Reply::bulks(&["b", "c"]));
+    check!(
+        c,
+        "ZRANGE lex + [c BYLEX REV LIMIT 0 2",
+        Reply::bulks(&["e", "d"])
+    );
+    check!(
+        c,
+        "ZRANGEBYLEX lex - + LIMIT 2 10",
+        Reply::bulks(&["c", "d", "e"])
+    );
+    check!(c, "ZREVRANGEBYLEX lex (c -", Reply::bulks(&["b", "a"]));
+    check!(c, "ZRANGE nokey 0 -1", Reply::bulks(&[]));
     check!(c, "ZRANGE str 0 -1", Reply::err(WRONGTYPE));
     // Option errors, in Redis's order: options, conflicts, then the range, then the key.
     check!(
@@ -263,20 +278,20 @@ fn zrange_in_all_its_forms() {
     check!(
         c,
         "ZRANGE dst 0 -1 WITHSCORES",
-        bulks(&["b", "2", "c", "3", "d", "4", "e", "5"])
+        Reply::bulks(&["b", "2", "c", "3", "d", "4", "e", "5"])
     );
     check!(
         c,
         "ZRANGESTORE dst z (5 3 BYSCORE REV LIMIT 0 1",
         Reply::int(1)
     );
-    check!(c, "ZRANGE dst 0 -1", bulks(&["d"]));
+    check!(c, "ZRANGE dst 0 -1", Reply::bulks(&["d"]));
     check!(c, "ZRANGESTORE dst lex [b [c BYLEX", Reply::int(2));
     check!(c, "ZRANGESTORE dst z 10 20", Reply::int(0));
     check!(c, "EXISTS dst", Reply::int(0));
     check!(c, "ZRANGESTORE dst z 0 -1 WITHSCORES", Reply::err(SYNTAX));
     check!(c, "ZRANGESTORE dst str 0 -1", Reply::err(WRONGTYPE));
-    setup(&mut c, "SET dst2 v");
+    c.setup("SET dst2 v");
     check!(c, "ZRANGESTORE dst2 nokey 0 -1", Reply::int(0));
     check!(c, "EXISTS dst2", Reply::int(0));
 }
@@ -285,24 +300,24 @@ fn zrange_in_all_its_forms() {
 fn removals_by_range() {
     let s = Server::start(4);
     let mut c = s.client();
-    setup(&mut c, "ZADD z 1 a 2 b 3 c 4 d 5 e");
+    c.setup("ZADD z 1 a 2 b 3 c 4 d 5 e");
     check!(c, "ZREMRANGEBYRANK z 0 1", Reply::int(2));
-    check!(c, "ZRANGE z 0 -1", bulks(&["c", "d", "e"]));
+    check!(c, "ZRANGE z 0 -1", Reply::bulks(&["c", "d", "e"]));
     check!(c, "ZREMRANGEBYRANK z 5 10", Reply::int(0));
     check!(c, "ZREMRANGEBYRANK z -1 -1", Reply::int(1));
     check!(c, "ZREMRANGEBYSCORE z (3 +inf", Reply::int(1));
     check!(c, "ZREMRANGEBYSCORE z -inf 3", Reply::int(1));
     check!(c, "EXISTS z", Reply::int(0));
-    setup(&mut c, "ZADD lex 0 a 0 b 0 c 0 d");
+    c.setup("ZADD lex 0 a 0 b 0 c 0 d");
     check!(c, "ZREMRANGEBYLEX lex [b (d", Reply::int(2));
-    check!(c, "ZRANGE lex 0 -1", bulks(&["a", "d"]));
+    check!(c, "ZRANGE lex 0 -1", Reply::bulks(&["a", "d"]));
     check!(c, "ZREMRANGEBYLEX lex - +", Reply::int(2));
     check!(c, "EXISTS lex", Reply::int(0));
     check!(c, "ZREMRANGEBYRANK nokey 0 -1", Reply::int(0));
     check!(c, "ZREMRANGEBYRANK nokey a 1", Reply::err(NOT_INT));
     check!(c, "ZREMRANGEBYSCORE nokey a 1", Reply::err(RANGE_NOT_FLOAT));
     check!(c, "ZREMRANGEBYLEX nokey a b", Reply::err(LEX_RANGE));
-    setup(&mut c, "SET str v");
+    c.setup("SET str v");
     check!(c, "ZREMRANGEBYSCORE str 0 1", Reply::err(WRONGTYPE));
 }
 
@@ -310,14 +325,14 @@ fn removals_by_range() {
 fn pops_and_zmpop() {
     let s = Server::start(4);
     let mut c = s.client();
-    setup(&mut c, "ZADD z 1 a 2 b 3 c 4 d");
-    setup(&mut c, "SET str v");
-    check!(c, "ZPOPMIN z", bulks(&["a", "1"]));
-    check!(c, "ZPOPMAX z 2", bulks(&["d", "4", "c", "3"]));
-    check!(c, "ZPOPMIN z 0", bulks(&[]));
-    check!(c, "ZPOPMAX z 10", bulks(&["b", "2"]));
+    c.setup("ZADD z 1 a 2 b 3 c 4 d");
+    c.setup("SET str v");
+    check!(c, "ZPOPMIN z", Reply::bulks(&["a", "1"]));
+    check!(c, "ZPOPMAX z 2", Reply::bulks(&["d", "4", "c", "3"]));
+    check!(c, "ZPOPMIN z 0", Reply::bulks(&[]));
+    check!(c, "ZPOPMAX z 10", Reply::bulks(&["b", "2"]));
     check!(c, "EXISTS z", Reply::int(0));
-    check!(c, "ZPOPMIN z", bulks(&[]));
+    check!(c, "ZPOPMIN z", Reply::bulks(&[]));
     check!(
         c,
         "ZPOPMIN z -1",
@@ -333,25 +348,31 @@ fn pops_and_zmpop() {
     check!(c, "ZPOPMIN str 0", Reply::err(WRONGTYPE));
 
     let [a, b, cc, d, ..] = SPREAD_KEYS;
-    setup(&mut c, &format!("ZADD {b} 1 x 2 y 3 z"));
-    setup(&mut c, &format!("ZADD {d} 5 p"));
+    c.setup(&format!("ZADD {b} 1 x 2 y 3 z"));
+    c.setup(&format!("ZADD {d} 5 p"));
     check!(
         c,
         &format!("ZMPOP 3 {a} {b} {d} MIN"),
-        Reply::arr(vec![Reply::bulk(b), Reply::arr(vec![bulks(&["x", "1"])])])
+        Reply::arr(vec![
+            Reply::bulk(b),
+            Reply::arr(vec![Reply::bulks(&["x", "1"])])
+        ])
     );
     check!(
         c,
         &format!("ZMPOP 3 {a} {b} {d} MAX COUNT 5"),
         Reply::arr(vec![
             Reply::bulk(b),
-            Reply::arr(vec![bulks(&["z", "3"]), bulks(&["y", "2"])])
+            Reply::arr(vec![Reply::bulks(&["z", "3"]), Reply::bulks(&["y", "2"])])
         ])
     );
     check!(
         c,
         &format!("ZMPOP 3 {a} {b} {d} MAX COUNT 5"),
-        Reply::arr(vec![Reply::bulk(d), Reply::arr(vec![bulks(&["p", "5"])])])
+        Reply::arr(vec![
+            Reply::bulk(d),
+            Reply::arr(vec![Reply::bulks(&["p", "5"])])
+        ])
     );
     check!(c, &format!("ZMPOP 2 {a} {cc} MIN"), Reply::NilArray);
     check!(c, &format!("EXISTS {b} {d}"), Reply::int(0));
@@ -380,12 +401,12 @@ fn pops_and_zmpop() {
 fn zrandmember() {
     let s = Server::start(4);
     let mut c = s.client();
-    setup(&mut c, "ZADD z 1 a 2 b 3 c");
+    c.setup("ZADD z 1 a 2 b 3 c");
     let one = c.line("ZRANDMEMBER z").text();
     assert!(["a", "b", "c"].contains(&one.as_str()));
     check!(c, "ZRANDMEMBER nokey", Reply::nil());
-    check!(c, "ZRANDMEMBER nokey 3", bulks(&[]));
-    check!(c, "ZRANDMEMBER z 0", bulks(&[]));
+    check!(c, "ZRANDMEMBER nokey 3", Reply::bulks(&[]));
+    check!(c, "ZRANDMEMBER z 0", Reply::bulks(&[]));
     let mut all = c.line("ZRANDMEMBER z 10").strings();
     all.sort();
     assert_eq!(all, ["a", "b", "c"]);
@@ -412,7 +433,7 @@ fn zrandmember() {
         "ZRANDMEMBER z 9223372036854775807 WITHSCORES",
         Reply::err("ERR value is out of range")
     );
-    setup(&mut c, "SET str v");
+    c.setup("SET str v");
     check!(c, "ZRANDMEMBER str", Reply::err(WRONGTYPE));
     check!(c, "ZRANDMEMBER str 2", Reply::err(WRONGTYPE));
 }
@@ -422,37 +443,41 @@ fn union_inter_diff_and_stores_across_shards() {
     let s = Server::start(4);
     let mut c = s.client();
     let [a, b, cc, d, e, ..] = SPREAD_KEYS;
-    setup(&mut c, &format!("ZADD {a} 1 x 2 y 3 z"));
-    setup(&mut c, &format!("ZADD {b} 10 y 20 z 30 w"));
-    setup(&mut c, &format!("SADD {cc} z q"));
+    c.setup(&format!("ZADD {a} 1 x 2 y 3 z"));
+    c.setup(&format!("ZADD {b} 10 y 20 z 30 w"));
+    c.setup(&format!("SADD {cc} z q"));
     check!(
         c,
         &format!("ZUNION 2 {a} {b} WITHSCORES"),
-        bulks(&["x", "1", "y", "12", "z", "23", "w", "30"])
+        Reply::bulks(&["x", "1", "y", "12", "z", "23", "w", "30"])
     );
     check!(
         c,
         &format!("ZUNION 2 {a} {b} WEIGHTS 2 0.5 AGGREGATE MAX WITHSCORES"),
-        bulks(&["x", "2", "y", "5", "z", "10", "w", "15"])
+        Reply::bulks(&["x", "2", "y", "5", "z", "10", "w", "15"])
     );
     check!(
         c,
         &format!("ZINTER 2 {a} {b} AGGREGATE MIN WITHSCORES"),
-        bulks(&["y", "2", "z", "3"])
+        Reply::bulks(&["y", "2", "z", "3"])
     );
     check!(
         c,
         &format!("ZINTER 3 {a} {b} {cc} WITHSCORES"),
-        bulks(&["z", "24"])
+        Reply::bulks(&["z", "24"])
     );
     check!(
         c,
         &format!("ZDIFF 2 {a} {b} WITHSCORES"),
-        bulks(&["x", "1"])
+        Reply::bulks(&["x", "1"])
     );
-    check!(c, &format!("ZDIFF 2 {b} {cc}"), bulks(&["y", "w"]));
-    check!(c, &format!("ZUNION 2 {a} nokey"), bulks(&["x", "y", "z"]));
-    check!(c, &format!("ZINTER 2 {a} nokey"), bulks(&[]));
+    check!(c, &format!("ZDIFF 2 {b} {cc}"), Reply::bulks(&["y", "w"]));
+    check!(
+        c,
+        &format!("ZUNION 2 {a} nokey"),
+        Reply::bulks(&["x", "y", "z"])
+    );
+    check!(c, &format!("ZINTER 2 {a} nokey"), Reply::bulks(&[]));
     check!(
         c,
         &format!("ZUNIONSTORE {d} 2 {a} {b} WEIGHTS 1 -1"),
@@ -461,19 +486,19 @@ fn union_inter_diff_and_stores_across_shards() {
     check!(
         c,
         &format!("ZRANGE {d} 0 -1 WITHSCORES"),
-        bulks(&["w", "-30", "z", "-17", "y", "-8", "x", "1"])
+        Reply::bulks(&["w", "-30", "z", "-17", "y", "-8", "x", "1"])
     );
     check!(c, &format!("ZINTERSTORE {e} 2 {a} {cc}"), Reply::int(1));
     check!(
         c,
         &format!("ZRANGE {e} 0 -1 WITHSCORES"),
-        bulks(&["z", "4"])
+        Reply::bulks(&["z", "4"])
     );
     check!(c, &format!("ZDIFFSTORE {e} 2 {b} {a}"), Reply::int(1));
     check!(
         c,
         &format!("ZRANGE {e} 0 -1 WITHSCORES"),
-        bulks(&["w", "30"])
+        Reply::bulks(&["w", "30"])
     );
     check!(c, &format!("ZINTERSTORE {e} 2 {a} nokey"), Reply::int(0));
     check!(c, &format!("EXISTS {e}"), Reply::int(0));
@@ -517,7 +542,7 @@ fn union_inter_diff_and_stores_across_shards() {
         "ZINTERCARD 1 x LIMIT -1",
         Reply::err("ERR LIMIT can't be negative")
     );
-    setup(&mut c, "SET str v");
+    c.setup("SET str v");
     check!(c, "ZUNION 2 x str", Reply::err(WRONGTYPE));
     // The type is checked before the options, as in Redis.
     check!(c, "ZUNION 1 str AGGREGATE avg", Reply::err(WRONGTYPE));
@@ -531,23 +556,27 @@ fn command_getkeys_reads_numkeys_specs() {
     check!(
         c,
         "COMMAND GETKEYS ZUNIONSTORE d 2 a b WEIGHTS 1 2",
-        bulks(&["d", "a", "b"])
+        Reply::bulks(&["d", "a", "b"])
     );
     check!(
         c,
         "COMMAND GETKEYS ZUNION 2 a b WITHSCORES",
-        bulks(&["a", "b"])
+        Reply::bulks(&["a", "b"])
     );
     check!(
         c,
         "COMMAND GETKEYS ZMPOP 2 a b MIN COUNT 3",
-        bulks(&["a", "b"])
+        Reply::bulks(&["a", "b"])
     );
-    check!(c, "COMMAND GETKEYS ZINTERCARD 1 a LIMIT 3", bulks(&["a"]));
+    check!(
+        c,
+        "COMMAND GETKEYS ZINTERCARD 1 a LIMIT 3",
+        Reply::bulks(&["a"])
+    );
     check!(
         c,
         "COMMAND GETKEYS ZRANGESTORE d s 0 -1",
-        bulks(&["d", "s"])
+        Reply::bulks(&["d", "s"])
     );
 }
 
@@ -558,8 +587,8 @@ fn multi_shard_stores_are_atomic() {
     let s = Server::start(4);
     let [a, b, cc, ..] = SPREAD_KEYS;
     let mut c = s.client();
-    setup(&mut c, &format!("ZADD {a} 0 m"));
-    setup(&mut c, &format!("ZADD {b} 0 m"));
+    c.setup(&format!("ZADD {a} 0 m"));
+    c.setup(&format!("ZADD {b} 0 m"));
     let mut writer = s.client();
     let (a2, b2) = (a.to_string(), b.to_string());
     let handle = std::thread::spawn(move || {
@@ -577,7 +606,7 @@ fn multi_shard_stores_are_atomic() {
         check!(
             c,
             &format!("ZUNION 2 {a} {b} WITHSCORES"),
-            bulks(&["m", "0"])
+            Reply::bulks(&["m", "0"])
         );
     }
     handle.join().unwrap();
@@ -592,7 +621,7 @@ fn resp3_reply_shapes() {
     assert!(matches!(hello, Reply::Map(_)), "{hello:?}");
     let d = |s: &str| Reply::Double(s.into());
     let pair = |m: &str, s: &str| Reply::arr(vec![Reply::bulk(m), d(s)]);
-    setup(&mut c, "ZADD z 1 a 2.5 b 3 c");
+    c.setup("ZADD z 1 a 2.5 b 3 c");
     check!(c, "ZSCORE z b", d("2.5"));
     check!(c, "ZSCORE z nosuch", Reply::Null);
     check!(
@@ -607,7 +636,7 @@ fn resp3_reply_shapes() {
         "ZRANGE z 0 1 WITHSCORES",
         Reply::arr(vec![pair("b", "2.5"), pair("a", "3")])
     );
-    check!(c, "ZRANGE z 0 1", bulks(&["b", "a"]));
+    check!(c, "ZRANGE z 0 1", Reply::bulks(&["b", "a"]));
     check!(
         c,
         "ZUNION 1 z WITHSCORES",
@@ -629,7 +658,7 @@ fn resp3_reply_shapes() {
     );
     check!(c, "ZPOPMIN z", Reply::arr(vec![Reply::bulk("b"), d("2.5")]));
     check!(c, "ZPOPMIN z 1", Reply::arr(vec![pair("a", "3")]));
-    setup(&mut c, "ZADD z 4 d");
+    c.setup("ZADD z 4 d");
     check!(
         c,
         "ZMPOP 1 z MAX COUNT 1",
@@ -639,7 +668,7 @@ fn resp3_reply_shapes() {
     check!(
         c,
         "ZSCAN z 0",
-        Reply::arr(vec![Reply::bulk("0"), bulks(&["c", "3"])])
+        Reply::arr(vec![Reply::bulk("0"), Reply::bulks(&["c", "3"])])
     );
 }
 
@@ -647,24 +676,24 @@ fn resp3_reply_shapes() {
 fn encodings_type_and_wrongtype() {
     let s = Server::start(4);
     let mut c = s.client();
-    setup(&mut c, "ZADD z 1 a");
+    c.setup("ZADD z 1 a");
     check!(c, "TYPE z", Reply::status("zset"));
     check!(c, "OBJECT ENCODING z", Reply::bulk("listpack"));
     for i in 0..127 {
-        setup(&mut c, &format!("ZADD z {i} m{i}"));
+        c.setup(&format!("ZADD z {i} m{i}"));
     }
     check!(c, "ZCARD z", Reply::int(128));
     check!(c, "OBJECT ENCODING z", Reply::bulk("listpack"));
-    setup(&mut c, "ZADD z 1000 one-more");
+    c.setup("ZADD z 1000 one-more");
     check!(c, "OBJECT ENCODING z", Reply::bulk("skiplist"));
     check!(c, "ZRANK z one-more", Reply::int(128));
-    check!(c, "ZRANGE z 127 128", bulks(&["m126", "one-more"]));
+    check!(c, "ZRANGE z 127 128", Reply::bulks(&["m126", "one-more"]));
     let long = "x".repeat(65);
-    setup(&mut c, &format!("ZADD big 1 {long}"));
+    c.setup(&format!("ZADD big 1 {long}"));
     check!(c, "OBJECT ENCODING big", Reply::bulk("skiplist"));
-    setup(&mut c, &format!("ZADD small 1 a 2 {}", "y".repeat(64)));
+    c.setup(&format!("ZADD small 1 a 2 {}", "y".repeat(64)));
     check!(c, "OBJECT ENCODING small", Reply::bulk("listpack"));
-    setup(&mut c, &format!("ZADD small 3 {long}"));
+    c.setup(&format!("ZADD small 3 {long}"));
     check!(c, "OBJECT ENCODING small", Reply::bulk("skiplist"));
     // A store picks the small encoding again for a small result.
     check!(c, "ZRANGESTORE copy z 0 9", Reply::int(10));
@@ -672,7 +701,7 @@ fn encodings_type_and_wrongtype() {
     check!(c, "ZUNIONSTORE copy 1 z", Reply::int(129));
     check!(c, "OBJECT ENCODING copy", Reply::bulk("skiplist"));
 
-    setup(&mut c, "SET str v");
+    c.setup("SET str v");
     for line in [
         "ZCARD str",
         "ZSCORE str a",
@@ -706,13 +735,13 @@ fn encodings_type_and_wrongtype() {
 fn zscan() {
     let s = Server::start(4);
     let mut c = s.client();
-    setup(&mut c, "ZADD z 1.5 a 2 b 0.1 ab");
+    c.setup("ZADD z 1.5 a 2 b 0.1 ab");
     check!(
         c,
         "ZSCAN z 0",
         Reply::arr(vec![
             Reply::bulk("0"),
-            bulks(&["ab", "0.10000000000000001", "a", "1.5", "b", "2"])
+            Reply::bulks(&["ab", "0.10000000000000001", "a", "1.5", "b", "2"])
         ])
     );
     check!(
@@ -720,13 +749,13 @@ fn zscan() {
         "ZSCAN z 0 MATCH a* COUNT 100",
         Reply::arr(vec![
             Reply::bulk("0"),
-            bulks(&["ab", "0.10000000000000001", "a", "1.5"])
+            Reply::bulks(&["ab", "0.10000000000000001", "a", "1.5"])
         ])
     );
     check!(
         c,
         "ZSCAN nokey 0",
-        Reply::arr(vec![Reply::bulk("0"), bulks(&[])])
+        Reply::arr(vec![Reply::bulk("0"), Reply::bulks(&[])])
     );
     check!(c, "ZSCAN z x", Reply::err("ERR invalid cursor"));
     check!(c, "ZSCAN z 0 COUNT 0", Reply::err(SYNTAX));
@@ -830,38 +859,10 @@ const DIFF_LINES: &[&str] = &[
     "OBJECT ENCODING b",
 ];
 
-/// Runs `lines` on a fresh Ferrite and a fresh redis-server in the given protocol.
-fn differences(lines: &[&str], resp3: bool) -> Vec<String> {
-    let ferrite = Server::start(4);
-    let redis = Server::start_redis();
-    let mut f = ferrite.client();
-    let mut r = redis.client();
-    if resp3 {
-        for c in [&mut f, &mut r] {
-            assert!(!c.cmd(&["HELLO", "3"]).is_error());
-        }
-    }
-    let mut diffs = Vec::new();
-    for line in lines {
-        let args = split_line(line);
-        let a = f.cmd_raw(&args);
-        let b = r.cmd_raw(&args);
-        assert_eq!(frame_end(&a, 0), Some(a.len()), "{line}: one whole reply");
-        if a != b {
-            diffs.push(format!(
-                "{line}\n    ferrite: {:?}\n    redis:   {:?}",
-                String::from_utf8_lossy(&a),
-                String::from_utf8_lossy(&b)
-            ));
-        }
-    }
-    diffs
-}
-
 #[test]
 fn matches_redis_server_in_resp2_and_resp3() {
     for resp3 in [false, true] {
-        let diffs = differences(DIFF_LINES, resp3);
+        let diffs = common::differences_with_redis(DIFF_LINES, resp3);
         assert!(
             diffs.is_empty(),
             "resp3={resp3}: {} of {} commands differ from redis-server:\n{}",

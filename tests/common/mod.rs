@@ -775,6 +775,12 @@ impl Client {
     }
 
     /// Sends a command and reads its reply.
+    /// Runs a set-up line and asserts that it did not fail.
+    pub fn setup(&mut self, line: &str) {
+        let r = self.line(line);
+        assert!(!r.is_error(), "{line}: {r:?}");
+    }
+
     pub fn cmd<A: AsRef<[u8]>>(&mut self, args: &[A]) -> Reply {
         self.send(args);
         self.read()
@@ -838,4 +844,32 @@ macro_rules! check {
         let got = $client.line($line);
         assert_eq!(got, $expected, "command: {}", $line);
     }};
+}
+
+/// Runs `lines` on a fresh `ferrite --shards 4` and a fresh redis-server (RESP3 after HELLO 3
+/// when asked) and returns the lines whose raw replies differ, numbered, with both replies.
+pub fn differences_with_redis(lines: &[&str], resp3: bool) -> Vec<String> {
+    let ferrite = Server::start(4);
+    let redis = Server::start_redis();
+    let mut f = ferrite.client();
+    let mut r = redis.client();
+    if resp3 {
+        for c in [&mut f, &mut r] {
+            assert!(!c.cmd(&["HELLO", "3"]).is_error());
+        }
+    }
+    let mut diffs = Vec::new();
+    for (n, line) in lines.iter().enumerate() {
+        let args = split_line(line);
+        let (a, b) = (f.cmd_raw(&args), r.cmd_raw(&args));
+        assert_eq!(frame_end(&a, 0), Some(a.len()), "{line}: one whole reply");
+        if a != b {
+            diffs.push(format!(
+                "#{n} {line}\n    ferrite: {:?}\n    redis:   {:?}",
+                String::from_utf8_lossy(&a),
+                String::from_utf8_lossy(&b)
+            ));
+        }
+    }
+    diffs
 }
