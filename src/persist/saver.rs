@@ -50,16 +50,14 @@ pub struct SaveJob {
 
 impl SaveJob {
     /// Offers a chunk from `shard`; gives it back when the queue is full.
+    /// (A shard the job does not know of has nothing to hand in: its chunk is dropped.)
     pub fn push(&self, shard: usize, chunk: Chunk) -> Result<(), Chunk> {
-        let queue = self.queues.get(shard).ok_or(Chunk::End(0, None));
-        let result = match queue {
-            Ok(q) => q.push(chunk),
-            Err(_) => return Ok(()),
+        let Some(queue) = self.queues.get(shard) else {
+            return Ok(());
         };
-        if result.is_ok() {
-            self.writer.unpark();
-        }
-        result
+        queue.push(chunk)?;
+        self.writer.unpark();
+        Ok(())
     }
 }
 
