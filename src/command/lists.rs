@@ -1,13 +1,15 @@
-//! List commands (Redis's `t_list.c`), the non-blocking ones, over a `VecDeque`. One body
-//! serves each family of end-specific commands (LPUSH/RPUSH/LPUSHX/RPUSHX, LPOP/RPOP), the way
-//! Redis's `pushGenericCommand` does.
+//! List commands (Redis's `t_list.c`) over a `VecDeque`. One body serves each family of
+//! end-specific commands (LPUSH/RPUSH/LPUSHX/RPUSHX, LPOP/RPOP), the way Redis's
+//! `pushGenericCommand` does. The blocking ones (BLPOP, BLMOVE, BLMPOP ...) are the same bodies
+//! answering [`WouldBlock`] when there is nothing to pop; the shard runtime does the waiting.
 
 use std::collections::VecDeque;
 
 use bytes::Bytes;
 
 use super::{
-    int_arg, is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeyRange, KeySpec, OpError, Run,
+    int_arg, is_opt, spec, timeout_secs_arg, BeginSearch, CmdResult, CommandSpec, Ctx, FindKeys,
+    Group, KeyRange, KeySpec, OpError, Run, WouldBlock,
 };
 use crate::flags;
 use crate::keyspace::Value;
@@ -52,7 +54,28 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", "6.2.0", "O(1)", "source destination LEFT|RIGHT LEFT|RIGHT"),
     spec("rpoplpush", 3, flags!(WRITE | DENYOOM), KeySpec::TWO, Group::List, Run::Keys(rpoplpush))
         .doc("Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", "1.2.0", "O(1)", "source destination"),
+    spec("blpop", -3, flags!(WRITE | BLOCKING), KeySpec { first: 1, last: -2, step: 1 }, Group::List, Run::Keys(blpop))
+        .doc("Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0", "O(N) where N is the number of provided keys.", "key [key ...] timeout"),
+    spec("brpop", -3, flags!(WRITE | BLOCKING), KeySpec { first: 1, last: -2, step: 1 }, Group::List, Run::Keys(brpop))
+        .doc("Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0", "O(N) where N is the number of provided keys.", "key [key ...] timeout"),
+    spec("blmove", 6, flags!(WRITE | DENYOOM | BLOCKING), KeySpec::TWO, Group::List, Run::Keys(blmove))
+        .doc("Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", "6.2.0", "O(1)", "source destination LEFT|RIGHT LEFT|RIGHT timeout"),
+    spec("brpoplpush", 4, flags!(WRITE | DENYOOM | BLOCKING), KeySpec::TWO, Group::List, Run::Keys(brpoplpush))
+        .doc("Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", "2.2.0", "O(1)", "source destination timeout"),
+    spec("blmpop", -5, flags!(WRITE | BLOCKING), KeySpec { first: 3, last: -1, step: 1 }, Group::List, Run::Keys(blmpop))
+        .key_specs(TIMEOUT_THEN_NUMKEYS)
+        .doc("Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "7.0.0", "O(N+M) where N is the number of provided keys and M is the number of elements returned.", "timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]"),
 ];
+
+/// The `timeout numkeys key [key ...]` layout of BLMPOP and BZMPOP.
+pub const TIMEOUT_THEN_NUMKEYS: &[KeyRange] = &[KeyRange {
+    begin: BeginSearch::Index(2),
+    find: FindKeys::Keynum {
+        keynumidx: 0,
+        firstkey: 1,
+        keystep: 1,
+    },
+}];
 
 #[derive(Clone, Copy, PartialEq)]
 enum End {
@@ -84,9 +107,22 @@ fn pop(list: &mut List, end: End) -> Option<Bytes> {
     }
 }
 
-/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list,
-/// with Redis 7.0's checks in its order.
 fn lmpop(ctx: &mut Ctx<'_>) -> CmdResult {
+    mpop_generic(ctx, 1)
+}
+
+/// BLMPOP timeout numkeys ...: LMPOP, waiting while every list is empty.
+fn blmpop(ctx: &mut Ctx<'_>) -> CmdResult {
+    let timeout = timeout_secs_arg(&ctx.args[1])?;
+    match mpop_generic(ctx, 2)? {
+        Reply::NullArray => Err(WouldBlock::err(timeout, Reply::NullArray)),
+        reply => Ok(reply),
+    }
+}
+
+/// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count], with numkeys at `args[first]`: pops
+/// from the first non-empty list, with Redis 7.0's checks in its order.
+fn mpop_generic(ctx: &mut Ctx<'_>, first: usize) -> CmdResult {
     let positive = |arg: &[u8], msg: &'static str| {
         int_arg(arg)
             .ok()
@@ -94,8 +130,8 @@ fn lmpop(ctx: &mut Ctx<'_>) -> CmdResult {
             .map(|n| n as usize)
             .ok_or_else(|| OpError::other(msg))
     };
-    let numkeys = positive(&ctx.args[1], "ERR numkeys should be greater than 0")?;
-    let where_idx = numkeys.saturating_add(2);
+    let numkeys = positive(&ctx.args[first], "ERR numkeys should be greater than 0")?;
+    let where_idx = numkeys.saturating_add(first + 1);
     let end = match ctx.args.get(where_idx) {
         Some(a) if is_opt(a, "left") => End::Left,
         Some(a) if is_opt(a, "right") => End::Right,
@@ -116,7 +152,7 @@ fn lmpop(ctx: &mut Ctx<'_>) -> CmdResult {
         j += 1;
     }
     let count = count.unwrap_or(1);
-    let keys: Vec<Bytes> = ctx.args[2..where_idx].to_vec();
+    let keys: Vec<Bytes> = ctx.args[first + 1..where_idx].to_vec();
     for key in keys {
         let Some(list) = ctx.write_as::<List>(&key, false)? else {
             continue;
@@ -446,4 +482,48 @@ fn lmove(ctx: &mut Ctx<'_>) -> CmdResult {
 
 fn rpoplpush(ctx: &mut Ctx<'_>) -> CmdResult {
     move_generic(ctx, End::Right, End::Left)
+}
+
+/// BLPOP and BRPOP: pop from the first non-empty list, or wait.
+fn bpop_generic(ctx: &mut Ctx<'_>, end: End) -> CmdResult {
+    let last = ctx.args.len() - 1;
+    let timeout = timeout_secs_arg(&ctx.args[last])?;
+    for i in 1..last {
+        let key = ctx.args[i].clone();
+        let Some(list) = ctx.write_as::<List>(&key, false)? else {
+            continue;
+        };
+        if let Some(value) = pop(list, end) {
+            ctx.drop_if_empty::<List>(&key);
+            return Ok(Reply::Array(vec![Reply::Bulk(key), Reply::Bulk(value)]));
+        }
+    }
+    Err(WouldBlock::err(timeout, Reply::NullArray))
+}
+
+fn blpop(ctx: &mut Ctx<'_>) -> CmdResult {
+    bpop_generic(ctx, End::Left)
+}
+
+fn brpop(ctx: &mut Ctx<'_>) -> CmdResult {
+    bpop_generic(ctx, End::Right)
+}
+
+/// BLMOVE and BRPOPLPUSH: LMOVE, waiting while the source is empty.
+fn bmove_generic(ctx: &mut Ctx<'_>, from: End, to: End, timeout: u64) -> CmdResult {
+    match move_generic(ctx, from, to)? {
+        Reply::Null => Err(WouldBlock::err(timeout, Reply::Null)),
+        reply => Ok(reply),
+    }
+}
+
+fn blmove(ctx: &mut Ctx<'_>) -> CmdResult {
+    let (from, to) = (end_arg(&ctx.args[3])?, end_arg(&ctx.args[4])?);
+    let timeout = timeout_secs_arg(&ctx.args[5])?;
+    bmove_generic(ctx, from, to, timeout)
+}
+
+fn brpoplpush(ctx: &mut Ctx<'_>) -> CmdResult {
+    let timeout = timeout_secs_arg(&ctx.args[3])?;
+    bmove_generic(ctx, End::Right, End::Left, timeout)
 }

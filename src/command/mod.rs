@@ -54,8 +54,10 @@ impl Flags {
     pub const SENTINEL: Flags = Flags(1 << 11);
     /// Not a Redis flag: an ACL category that Redis sets by hand on a few commands.
     pub const DANGEROUS: Flags = Flags(1 << 12);
+    /// May wait for a key to get data (BLPOP, BZPOPMIN, XREAD BLOCK ...): see [`WouldBlock`].
+    pub const BLOCKING: Flags = Flags(1 << 13);
 
-    const NAMES: [(Flags, &'static str); 12] = [
+    const NAMES: [(Flags, &'static str); 13] = [
         (Flags::WRITE, "write"),
         (Flags::READONLY, "readonly"),
         (Flags::DENYOOM, "denyoom"),
@@ -68,6 +70,7 @@ impl Flags {
         (Flags::ALLOW_BUSY, "allow_busy"),
         (Flags::NO_MULTI, "no_multi"),
         (Flags::SENTINEL, "sentinel"),
+        (Flags::BLOCKING, "blocking"),
     ];
 
     pub const fn or(self, other: Flags) -> Flags {
@@ -440,6 +443,9 @@ impl CommandSpec {
         } else if self.flags.has(Flags::DANGEROUS) {
             cats.push("@dangerous");
         }
+        if self.flags.has(Flags::BLOCKING) {
+            cats.push("@blocking");
+        }
         cats.push(if self.flags.has(Flags::FAST) {
             "@fast"
         } else {
@@ -538,6 +544,68 @@ pub enum OpError {
     SameObject,
     /// Any other message, code included.
     Other(Cow<'static, str>),
+    /// A blocking command found nothing to serve: the runtime parks it on its keys (or, where it
+    /// may not wait, as inside MULTI, replies what a timeout replies).
+    Blocked(Box<WouldBlock>),
+}
+
+/// How a blocking command waits when nothing is ready.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WouldBlock {
+    /// How long to wait, in milliseconds; 0 waits for ever.
+    pub timeout_ms: u64,
+    /// The reply when the time is up: a null array for every blocking command, as in Redis.
+    pub on_timeout: Reply,
+    /// The reply where waiting is not allowed (inside MULTI): the command's own "nothing".
+    pub cannot_wait: Reply,
+    /// Arguments to retry with instead of the original ones (XREAD's `$` becomes the last ID
+    /// seen when it blocked).
+    pub retry_args: Option<Vec<Bytes>>,
+}
+
+impl WouldBlock {
+    /// Wait up to `timeout_ms`; replies `cannot_wait` where it may not wait.
+    pub fn err(timeout_ms: u64, cannot_wait: Reply) -> OpError {
+        OpError::Blocked(Box::new(WouldBlock {
+            timeout_ms,
+            on_timeout: Reply::NullArray,
+            cannot_wait,
+            retry_args: None,
+        }))
+    }
+}
+
+/// Redis's `timeout is out of range` bound: a deadline must fit in a signed 64-bit count of ms.
+const MAX_TIMEOUT_MS: f64 = (i64::MAX / 2) as f64;
+
+/// A blocking command's timeout in seconds (BLPOP, BZPOPMIN ...), as milliseconds; 0 is for
+/// ever. Redis's checks and texts.
+pub fn timeout_secs_arg(arg: &[u8]) -> Result<u64, OpError> {
+    let secs =
+        float_arg(arg).map_err(|_| OpError::other("ERR timeout is not a float or out of range"))?;
+    let ms = (secs * 1000.0).trunc();
+    // Redis converts to a 64-bit integer, and what does not fit comes out negative.
+    if ms.is_nan() || ms.abs() >= 9.2e18 {
+        return Err(OpError::other("ERR timeout is negative"));
+    }
+    timeout_ms(ms)
+}
+
+/// A timeout given in milliseconds (XREAD BLOCK).
+pub fn timeout_ms_arg(arg: &[u8]) -> Result<u64, OpError> {
+    let ms = parse_i64(arg)
+        .ok_or_else(|| OpError::other("ERR timeout is not an integer or out of range"))?;
+    timeout_ms(ms as f64)
+}
+
+fn timeout_ms(ms: f64) -> Result<u64, OpError> {
+    if ms < 0.0 {
+        return Err(OpError::other("ERR timeout is negative"));
+    }
+    if ms > MAX_TIMEOUT_MS {
+        return Err(OpError::other("ERR timeout is out of range"));
+    }
+    Ok(ms as u64)
 }
 
 impl OpError {
@@ -563,6 +631,7 @@ impl From<OpError> for Reply {
             OpError::DbIndexOutOfRange => Cow::Borrowed("ERR DB index is out of range"),
             OpError::SameObject => Cow::Borrowed("ERR source and destination objects are the same"),
             OpError::Other(msg) => msg,
+            OpError::Blocked(b) => return b.cannot_wait,
         })
     }
 }

@@ -443,7 +443,7 @@ fn info_text(server: &Arc<Server>, hz: u32, infos: &[ShardInfo], sections: &[&st
                 line("connected_clients", &clients);
                 line("cluster_connections", &0);
                 line("maxclients", &server.maxclients.load(Ordering::Relaxed));
-                line("blocked_clients", &0);
+                line("blocked_clients", &sum(|i| i.blocked_clients as u64));
                 line("tracking_clients", &0);
             }
             "memory" => {

@@ -15,7 +15,10 @@ use bytes::Bytes;
 use rand::seq::index::sample;
 use rand::Rng;
 
-use super::{is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeyRange, KeySpec, OpError, Run};
+use super::{
+    is_opt, spec, timeout_secs_arg, CmdResult, CommandSpec, Ctx, Group, KeyRange, KeySpec, OpError,
+    Run, WouldBlock,
+};
 use crate::flags;
 use crate::glob;
 use crate::keyspace::{SetValue, Value, ZSetValue};
@@ -79,6 +82,13 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("zmpop", -4, flags!(WRITE), NUMKEYS, G, Run::Keys(zmpop))
         .key_specs(KeyRange::NUMKEYS)
         .doc("Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", "7.0.0", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", "numkeys key [key ...] MIN|MAX [COUNT count]"),
+    spec("bzpopmin", -3, flags!(WRITE | FAST | BLOCKING), KeySpec { first: 1, last: -2, step: 1 }, G, Run::Keys(bzpopmin))
+        .doc("Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "key [key ...] timeout"),
+    spec("bzpopmax", -3, flags!(WRITE | FAST | BLOCKING), KeySpec { first: 1, last: -2, step: 1 }, G, Run::Keys(bzpopmax))
+        .doc("Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", "5.0.0", "O(log(N)) with N being the number of elements in the sorted set.", "key [key ...] timeout"),
+    spec("bzmpop", -5, flags!(WRITE | BLOCKING), KeySpec { first: 3, last: -1, step: 1 }, G, Run::Keys(bzmpop))
+        .key_specs(super::lists::TIMEOUT_THEN_NUMKEYS)
+        .doc("Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "7.0.0", "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.", "timeout numkeys key [key ...] MIN|MAX [COUNT count]"),
     spec("zrandmember", -2, flags!(READONLY), KeySpec::ONE, G, Run::Keys(zrandmember))
         .doc("Returns one or more random members from a sorted set.", "6.2.0", "O(N) where N is the number of members returned", "key [count [WITHSCORES]]"),
     spec("zunion", -3, flags!(READONLY), NUMKEYS, G, Run::Keys(zunion))
@@ -766,10 +776,53 @@ fn zpopmax(ctx: &mut Ctx<'_>) -> CmdResult {
 }
 
 fn zmpop(ctx: &mut Ctx<'_>) -> CmdResult {
-    let numkeys = parse_i64(&ctx.args[1])
+    mpop_generic(ctx, 1)
+}
+
+/// BZMPOP timeout numkeys ...: ZMPOP, waiting while every sorted set is empty.
+fn bzmpop(ctx: &mut Ctx<'_>) -> CmdResult {
+    let timeout = timeout_secs_arg(&ctx.args[1])?;
+    match mpop_generic(ctx, 2)? {
+        Reply::NullArray => Err(WouldBlock::err(timeout, Reply::NullArray)),
+        reply => Ok(reply),
+    }
+}
+
+/// BZPOPMIN and BZPOPMAX: one [key, member, score] from the first non-empty sorted set, or wait.
+fn bpop_generic(ctx: &mut Ctx<'_>, max: bool) -> CmdResult {
+    let last = ctx.args.len() - 1;
+    let timeout = timeout_secs_arg(&ctx.args[last])?;
+    for i in 1..last {
+        let key = ctx.args[i].clone();
+        let Some(z) = ctx.write_as::<ZSetValue>(&key, false)? else {
+            continue;
+        };
+        if let Some((member, score)) = pop_items(z, max, 1).pop() {
+            ctx.drop_if_empty::<ZSetValue>(&key);
+            return Ok(Reply::Array(vec![
+                Reply::Bulk(key),
+                Reply::Bulk(member),
+                Reply::Double(score),
+            ]));
+        }
+    }
+    Err(WouldBlock::err(timeout, Reply::NullArray))
+}
+
+fn bzpopmin(ctx: &mut Ctx<'_>) -> CmdResult {
+    bpop_generic(ctx, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx<'_>) -> CmdResult {
+    bpop_generic(ctx, true)
+}
+
+/// ZMPOP numkeys key [key ...] MIN|MAX [COUNT count], with numkeys at `args[first]`.
+fn mpop_generic(ctx: &mut Ctx<'_>, first: usize) -> CmdResult {
+    let numkeys = parse_i64(&ctx.args[first])
         .filter(|&n| n >= 1)
         .ok_or_else(|| err("ERR numkeys should be greater than 0"))? as u64;
-    let where_idx = numkeys.saturating_add(2);
+    let where_idx = numkeys.saturating_add(first as u64 + 1);
     if where_idx >= ctx.args.len() as u64 {
         return Err(OpError::Syntax);
     }
@@ -797,7 +850,7 @@ fn zmpop(ctx: &mut Ctx<'_>) -> CmdResult {
         }
         j += 1;
     }
-    let keys = ctx.args[2..where_idx].to_vec();
+    let keys = ctx.args[first + 1..where_idx].to_vec();
     for key in keys {
         let Some(z) = ctx.write_as::<ZSetValue>(&key, false)? else {
             continue;

@@ -91,6 +91,10 @@ impl Keyspace {
         }
     }
 
+    pub fn is_recording(&self) -> bool {
+        self.recording
+    }
+
     /// Starts or stops noting what writes touch (the append-only log's effect records).
     pub fn set_recording(&mut self, on: bool) {
         self.recording = on;

@@ -92,8 +92,11 @@ pub struct Conn {
     pub hup: bool,
     /// The peer's end of the stream was read: answer what it sent, then close.
     pub eof: bool,
-    /// A multi-shard plan for this connection is running; later requests wait for it.
+    /// A multi-shard plan or a blocking command for this connection is running; later requests
+    /// wait for it.
     pub blocked: bool,
+    /// A blocking command of this connection may be waiting on keys (forgotten on close).
+    pub waits_on_keys: bool,
     /// Reading stopped for back-pressure; resumes when the connection takes requests again.
     pub read_paused: bool,
     /// The poller also reports writability (a reply could not be written in full).
@@ -125,6 +128,7 @@ impl Conn {
             hup: false,
             eof: false,
             blocked: false,
+            waits_on_keys: false,
             read_paused: false,
             watching_writable: false,
         }
@@ -224,6 +228,7 @@ impl Conn {
         self.slots.clear();
         self.owed = 0;
         self.blocked = false;
+        self.waits_on_keys = false;
     }
 
     /// Replies other shards still owe this connection.

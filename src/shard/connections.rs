@@ -12,7 +12,7 @@ use mio::{Interest, Token};
 
 use super::conn::{self, Conn, ReadOutcome, Transport};
 use super::{command_for, txn, ClientState, ExecReq, Msg, Origin, Shard, ShardInfo, Step};
-use crate::command::{transactions, CommandSpec, ConnCtx, Run};
+use crate::command::{transactions, CommandSpec, ConnCtx, Flags, Run};
 use crate::resp::{ParseLimits, Protocol, Reply};
 use crate::slot::key_shard;
 
@@ -94,6 +94,9 @@ impl Shard {
             }
             Transport::Dataplane(handle) => self.close_dataplane(*handle),
         }
+        if conn.waits_on_keys {
+            self.forget_blocked_client(conn.client.id);
+        }
         let watching = std::mem::take(&mut conn.client.watching);
         if !watching.is_empty() {
             self.drop_watches(conn.client.id, watching);
@@ -128,6 +131,10 @@ impl Shard {
                 self.process_input(token);
             }
             Ok(ReadOutcome::WouldBlock) => {}
+            Ok(ReadOutcome::Closed) if conn.waits_on_keys => {
+                // A client gone while blocked is forgotten at once, as Redis unblocks it.
+                self.close(token);
+            }
             Ok(ReadOutcome::Closed) => {
                 // Like Redis, answer what a half-closed client sent before its end of stream.
                 conn.eof = true;
@@ -278,7 +285,8 @@ impl Shard {
                     return;
                 };
                 let db = conn.client.db;
-                if single && shard == id && self.txq.is_empty() {
+                let blocking = spec.flags.has(Flags::BLOCKING);
+                if single && shard == id && self.txq.is_empty() && !blocking {
                     let reply = self.run_keys(spec, db, args);
                     if let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) {
                         conn.reply_now(reply);
@@ -292,6 +300,11 @@ impl Shard {
                     seq: conn.next_seq(),
                 };
                 let args = std::mem::take(args);
+                if blocking {
+                    // Like a blocked Redis client, it takes no more requests until answered.
+                    conn.blocked = true;
+                    conn.waits_on_keys = true;
+                }
                 if single {
                     let req = ExecReq {
                         origin,
@@ -396,6 +409,7 @@ impl Shard {
             stats: self.stats.clone(),
             dataplane: self.dataplane_info(),
             changes_since_save: self.writes - self.writes_at_save,
+            blocked_clients: self.blocking.blocked_clients(),
             aof_errors: self.aof_errors,
         }
     }

@@ -19,6 +19,7 @@ impl Shard {
             Step::Reply(reply) => self.deliver(origin, reply),
             Step::Close => self.kill_origin(origin),
             Step::Defer(answer_later) => answer_later(origin),
+            Step::Block(plan) => self.park(origin, command, plan.command, plan.db, plan.wait),
             Step::Hop {
                 locks,
                 ops,
@@ -203,15 +204,19 @@ impl Shard {
         };
         let step_result = then(outs.into_iter().flatten().collect());
         match step_result {
-            Step::Reply(_) | Step::Close | Step::Defer(_) => {
+            Step::Reply(_) | Step::Close | Step::Defer(_) | Step::Block(_) => {
                 for s in std::mem::take(&mut c.holding) {
                     self.send(s, Msg::Release { txid: c.txid });
                 }
                 match step_result {
                     Step::Defer(answer_later) => answer_later(c.origin),
+                    Step::Block(plan) => {
+                        self.park(c.origin, c.command, plan.command, plan.db, plan.wait)
+                    }
                     Step::Reply(reply) => {
                         self.stats
                             .record(c.command, c.started.elapsed(), reply.is_error());
+                        self.unpark_origin(c.origin);
                         self.deliver(c.origin, reply);
                     }
                     _ => self.kill_origin(c.origin),

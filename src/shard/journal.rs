@@ -24,11 +24,11 @@ impl Shard {
         args: &[Bytes],
         run: impl FnOnce(&mut Shard) -> crate::resp::Reply,
     ) -> crate::resp::Reply {
-        if !spec.flags.has(Flags::WRITE) || (self.aof.is_none() && !self.ks.has_watches()) {
+        if !spec.flags.has(Flags::WRITE) || (self.aof.is_none() && !self.tracks_keys()) {
             return run(self);
         }
         if aof::as_command(spec, args) || self.aof.is_none() {
-            let reply = if self.ks.has_watches() {
+            let reply = if self.tracks_keys() {
                 self.tracked(false, run)
             } else {
                 run(self)
@@ -43,11 +43,17 @@ impl Shard {
         self.tracked(true, run)
     }
 
-    /// Runs a write `f` noting every key it reaches; then breaks the watches of those keys and,
-    /// when `log_effects`, logs their states.
+    /// Whether writes must note the keys they touch: for WATCH, or to wake blocked commands.
+    fn tracks_keys(&self) -> bool {
+        self.ks.has_watches() || self.blocking.has_waiters()
+    }
+
+    /// Runs a write `f` noting every key it reaches; then breaks the watches of those keys,
+    /// marks them ready for the commands blocked on them and, when `log_effects`, logs their
+    /// states.
     pub(super) fn tracked<T>(&mut self, log_effects: bool, f: impl FnOnce(&mut Shard) -> T) -> T {
         let log_effects = log_effects && self.aof.is_some();
-        if !log_effects && !self.ks.has_watches() {
+        if !log_effects && !self.tracks_keys() {
             return f(self);
         }
         self.ks.set_recording(true);
@@ -61,6 +67,10 @@ impl Shard {
             }
             for key in &keys {
                 self.ks.touch_watched(index, key);
+                // Only a key that holds something can serve a waiter (a DEL wakes no one).
+                if self.blocking.has_waiters() && self.ks.db(index).stored(key).is_some() {
+                    self.blocking.touched(index, key);
+                }
             }
             let Some(log) = self.aof.as_mut().filter(|_| log_effects) else {
                 continue;

@@ -16,6 +16,7 @@
 //! connection's state, `coordinator` runs multi-shard plans over the protocol in `txn`, `mesh`
 //! holds the cross-shard queues and `stats` the shard's counters.
 
+mod blocking;
 mod conn;
 mod connections;
 mod coordinator;
@@ -113,6 +114,8 @@ pub enum Msg {
         op: ShardOp,
         reply: Arc<mesh::QueryReply>,
     },
+    /// One-way work for the receiving shard (blocking commands' registrations and wake-ups).
+    Do(Box<dyn FnOnce(&mut Shard) + Send>),
     /// Take part in a checkpoint: snapshot this shard as of now and feed the job's writer.
     Snapshot(Arc<crate::persist::saver::SaveJob>),
     Shutdown,
@@ -157,6 +160,8 @@ pub struct Shard {
     /// The NIC queue this shard serves through AF_XDP, when the dataplane is on.
     dataplane: Option<dataplane::Dataplane>,
     busy_poll: bool,
+    /// Blocking commands waiting here.
+    blocking: blocking::Blocking,
     /// This shard's part of a checkpoint in progress.
     snapshot: Option<snapshot::ShardSnapshot>,
     /// This shard's append-only log, when `aof_enabled`.
@@ -218,6 +223,7 @@ impl Shard {
             stopping: false,
             busy_poll: server_busy_poll(&dataplane),
             dataplane: dataplane.map(dataplane::Dataplane::new),
+            blocking: blocking::Blocking::default(),
             snapshot: None,
             aof,
             aof_errors: 0,
@@ -255,10 +261,14 @@ impl Shard {
                 // Another shard's queue is full: retry soon rather than spin.
                 Duration::from_millis(1)
             } else if mesh.prepare_sleep(self.env.id) {
-                let wake = match self.dataplane.as_ref().and_then(|dp| dp.iface.poll_at()) {
+                let mut wake = match self.dataplane.as_ref().and_then(|dp| dp.iface.poll_at()) {
                     Some(at) => at.min(next_tick),
                     None => next_tick,
                 };
+                if let Some(at) = self.blocking.next_deadline() {
+                    let ms = at.saturating_sub(now_ms());
+                    wake = wake.min(now + Duration::from_millis(ms));
+                }
                 wake.saturating_duration_since(now)
             } else {
                 Duration::ZERO
@@ -303,6 +313,9 @@ impl Shard {
                 self.handle(msg);
             }
             self.run_queue();
+            // Writes of plan hops wake blocked commands here; direct writes already did.
+            self.serve_blocked();
+            self.expire_blocked();
             if !self.outbox.congested() {
                 self.for_each_listed(|s| &mut s.input_ready, Shard::process_input);
             }
@@ -434,6 +447,7 @@ impl Shard {
                 };
                 self.snapshot_begin(job, generation);
             }
+            Msg::Do(work) => work(self),
             Msg::Shutdown => self.stopping = true,
         }
     }
@@ -479,17 +493,44 @@ impl Shard {
     }
 
     fn exec(&mut self, req: ExecReq) {
-        let reply = self.run_keys(req.spec, req.db, &req.args);
-        self.deliver(req.origin, reply);
+        if !req.spec.flags.has(Flags::BLOCKING) {
+            let reply = self.run_keys(req.spec, req.db, &req.args);
+            self.deliver(req.origin, reply);
+            return;
+        }
+        match self.run_handler(req.spec, req.db, &req.args) {
+            Ok(reply) => self.deliver(req.origin, reply),
+            Err(wait) => self.block_local(req, *wait),
+        }
+        self.serve_blocked();
     }
 
+    /// Runs a key command here and replies what it answers; a blocking command that finds
+    /// nothing answers what its timeout would (this path does not wait).
     fn run_keys(&mut self, spec: &'static CommandSpec, db: usize, args: &[Bytes]) -> Reply {
+        let reply = self
+            .run_handler(spec, db, args)
+            .unwrap_or_else(|wait| wait.cannot_wait);
+        self.serve_blocked();
+        reply
+    }
+
+    /// Runs a key command's handler here (logged, counted); Err when a blocking command found
+    /// nothing to serve.
+    fn run_handler(
+        &mut self,
+        spec: &'static CommandSpec,
+        db: usize,
+        args: &[Bytes],
+    ) -> Result<Reply, Box<command::WouldBlock>> {
         let Run::Keys(handler) = spec.run else {
-            return Reply::error("ERR internal: not a key command");
+            return Ok(Reply::error("ERR internal: not a key command"));
         };
         let started = Instant::now();
         let max_string = self.env.settings.proto_max_bulk_len;
         let now = self.env.now;
+        let mut blocked = None;
+        let ready_before = self.blocking.ready_len();
         let reply = self.run_logged(spec, db, args, |shard| {
             let mut ctx = Ctx {
                 ks: &mut shard.ks,
@@ -498,12 +539,26 @@ impl Shard {
                 now,
                 max_string,
             };
-            handler(&mut ctx).unwrap_or_else(Reply::from)
+            match handler(&mut ctx) {
+                Ok(reply) => reply,
+                Err(command::OpError::Blocked(wait)) => {
+                    // Nothing changed; the reply is a placeholder never sent.
+                    blocked = Some(wait);
+                    Reply::Null
+                }
+                Err(e) => Reply::from(e),
+            }
         });
+        if let Some(wait) = blocked {
+            // It changed nothing: the keys it looked up for writing are not news to waiters
+            // (and a retried waiter must not wake itself for ever).
+            self.blocking.truncate_ready(ready_before);
+            return Err(wait);
+        }
         self.writes += spec.flags.has(Flags::WRITE) as u64;
         self.stats
             .record(spec.name, started.elapsed(), reply.is_error());
-        reply
+        Ok(reply)
     }
 
     /// Sends a reply to the connection that asked.
@@ -525,6 +580,7 @@ impl Shard {
         }
         if conn.blocked && conn.pending_replies() == 0 {
             conn.blocked = false;
+            conn.waits_on_keys = false;
         }
         // A plan finished or in-flight room freed up: go on with buffered requests.
         if !was_accepting && conn.accepts_requests() && !conn.rbuf.is_empty() {

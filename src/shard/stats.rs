@@ -119,6 +119,8 @@ pub struct ShardInfo {
     pub dataplane: Option<DataplaneInfo>,
     /// Write commands since this shard's part of the last checkpoint began.
     pub changes_since_save: u64,
+    /// Clients blocked on keys here (or parked here across shards).
+    pub blocked_clients: usize,
     /// Failed writes of the append-only log.
     pub aof_errors: u64,
 }

@@ -76,6 +76,8 @@ pub enum Step {
     /// The reply comes later from another thread (SAVE): the connection keeps its reply slot
     /// and `answer_later` gets the address to send `Msg::Reply` to.
     Defer(Box<dyn FnOnce(super::Origin) + Send>),
+    /// A blocking command's plan found nothing to serve: park it until its keys are written.
+    Block(Box<BlockedPlan>),
     Hop {
         /// Intents to take before the first hop; empty for a plain fan-out, ignored on later steps.
         locks: Vec<(usize, Lock)>,
@@ -345,6 +347,13 @@ pub enum Stage {
 /// A command to run inside a plan: its table entry and arguments.
 pub type PlannedCommand = (&'static crate::command::CommandSpec, Vec<Bytes>);
 
+/// A blocking command whose multi-shard plan found nothing, with how it waits.
+pub struct BlockedPlan {
+    pub command: PlannedCommand,
+    pub db: usize,
+    pub wait: crate::command::WouldBlock,
+}
+
 /// The plan for a key command whose keys span shards: fetch copies of the entries under intents,
 /// run the command's own handler over them, and (for a write) store the results back on their
 /// shards in a second hop before replying. The handler needs no knowledge of shards.
@@ -465,11 +474,15 @@ pub fn commands_plan(
                         return HopOut::Reply(Reply::NullArray);
                     }
                 }
-                HopOut::Entries(
-                    keys.iter()
-                        .map(|(d, k)| shard.ks.db(*d).peek(k, now).cloned())
-                        .collect(),
-                )
+                // Reading copies changes nothing: not news for the log, watchers or waiters.
+                let recording = shard.ks.is_recording();
+                shard.ks.set_recording(false);
+                let entries = keys
+                    .iter()
+                    .map(|(d, k)| shard.ks.db(*d).peek(k, now).cloned())
+                    .collect();
+                shard.ks.set_recording(recording);
+                HopOut::Entries(entries)
             });
             (*s, op)
         })
@@ -492,6 +505,7 @@ pub fn commands_plan(
                 }
             }
         }
+        let mut blocked = None;
         let mut replies: Vec<Reply> = commands
             .iter()
             .map(|(spec, args)| match spec.run {
@@ -503,11 +517,25 @@ pub fn commands_plan(
                         now,
                         max_string,
                     };
-                    handler(&mut ctx).unwrap_or_else(Reply::from)
+                    match handler(&mut ctx) {
+                        // Alone, a blocking command may wait; inside EXEC it may not.
+                        Err(crate::command::OpError::Blocked(wait)) if !as_array => {
+                            blocked = Some(wait);
+                            Reply::Null
+                        }
+                        other => other.unwrap_or_else(Reply::from),
+                    }
                 }
                 _ => crate::command::transactions::keyless_reply(spec, args),
             })
             .collect();
+        if let (Some(wait), Some(command)) = (blocked, commands.into_iter().next()) {
+            return Step::Block(Box::new(BlockedPlan {
+                command,
+                db,
+                wait: *wait,
+            }));
+        }
         let reply = if as_array {
             Reply::Array(replies)
         } else {
