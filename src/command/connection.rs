@@ -130,6 +130,14 @@ fn reply(r: Reply) -> ConnResult {
 }
 
 fn ping(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    // A RESP2 subscriber's PING is answered in the shape of a message, as in Redis.
+    if ctx.client.proto == Protocol::Resp2 && ctx.client.subscription_count() > 0 {
+        let arg = ctx.args.get(1).cloned().unwrap_or_default();
+        return reply(Reply::Array(vec![
+            Reply::bulk_str("pong"),
+            Reply::Bulk(arg),
+        ]));
+    }
     match ctx.args.len() {
         1 => reply(Reply::status("PONG")),
         2 => reply(Reply::Bulk(ctx.args[1].clone())),
@@ -328,13 +336,16 @@ pub fn client_line(conn: &Conn, now: u64) -> String {
     if c.no_evict {
         flags.push('e');
     }
+    if c.subscription_count() > 0 {
+        flags.push('P');
+    }
     if flags.is_empty() {
         flags.push('N');
     }
     let mut line = String::new();
     let _ = writeln!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -344,6 +355,8 @@ pub fn client_line(conn: &Conn, now: u64) -> String {
         now.saturating_sub(c.last_interaction) / 1000,
         flags,
         c.db,
+        c.subscriptions.as_ref().map_or(0, |s| s.channels.len()),
+        c.subscriptions.as_ref().map_or(0, |s| s.patterns.len()),
         conn.rbuf.len(),
         conn.rbuf.capacity() - conn.rbuf.len(),
         conn.rbuf.capacity(),

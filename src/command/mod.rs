@@ -18,6 +18,7 @@ pub mod hyperloglog;
 pub mod introspection;
 pub mod keys;
 pub mod lists;
+pub mod pubsub;
 pub mod server;
 pub mod sets;
 pub mod strings;
@@ -56,13 +57,17 @@ impl Flags {
     pub const DANGEROUS: Flags = Flags(1 << 12);
     /// May wait for a key to get data (BLPOP, BZPOPMIN, XREAD BLOCK ...): see [`WouldBlock`].
     pub const BLOCKING: Flags = Flags(1 << 13);
+    pub const PUBSUB: Flags = Flags(1 << 14);
 
-    const NAMES: [(Flags, &'static str); 13] = [
+    // In the order Redis's COMMAND INFO lists them.
+    const NAMES: [(Flags, &'static str); 14] = [
         (Flags::WRITE, "write"),
         (Flags::READONLY, "readonly"),
         (Flags::DENYOOM, "denyoom"),
         (Flags::ADMIN, "admin"),
+        (Flags::PUBSUB, "pubsub"),
         (Flags::NOSCRIPT, "noscript"),
+        (Flags::BLOCKING, "blocking"),
         (Flags::LOADING, "loading"),
         (Flags::STALE, "stale"),
         (Flags::FAST, "fast"),
@@ -70,7 +75,6 @@ impl Flags {
         (Flags::ALLOW_BUSY, "allow_busy"),
         (Flags::NO_MULTI, "no_multi"),
         (Flags::SENTINEL, "sentinel"),
-        (Flags::BLOCKING, "blocking"),
     ];
 
     pub const fn or(self, other: Flags) -> Flags {
@@ -297,6 +301,7 @@ pub enum Group {
     Geo,
     Bitmap,
     HyperLogLog,
+    PubSub,
 }
 
 impl Group {
@@ -314,6 +319,7 @@ impl Group {
             Group::Geo => "geo",
             Group::Bitmap => "bitmap",
             Group::HyperLogLog => "hyperloglog",
+            Group::PubSub => "pubsub",
         }
     }
 
@@ -331,6 +337,7 @@ impl Group {
             Group::Geo => Some("@geo"),
             Group::Bitmap => Some("@bitmap"),
             Group::HyperLogLog => Some("@hyperloglog"),
+            Group::PubSub => Some("@pubsub"),
         }
     }
 }
@@ -504,6 +511,7 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         bitmaps::COMMANDS,
         hyperloglog::COMMANDS,
         lists::COMMANDS,
+        pubsub::COMMANDS,
         transactions::COMMANDS,
         introspection::COMMANDS,
     ]
@@ -715,6 +723,10 @@ pub struct ConnCtx<'a> {
     pub args: &'a [Bytes],
     pub client: &'a mut ClientState,
     pub env: &'a ShardEnv,
+    /// The connection's slot on its shard (pub/sub subscribers are registered by it).
+    pub token: usize,
+    /// The shard's pub/sub registry.
+    pub pubsub: &'a mut crate::shard::pubsub::PubSub,
 }
 
 /// The arguments of HSCAN and SSCAN (`key cursor [MATCH pattern] [COUNT count]`): checks the

@@ -49,6 +49,10 @@ pub enum Reply {
     Bool(bool),
     /// RESP3 verbatim string with its three-letter format; a bulk string in RESP2.
     Verbatim(&'static str, String),
+    /// RESP3 out-of-band push (pub/sub messages); an array in RESP2.
+    Push(Vec<Reply>),
+    /// Several replies to one request, one after another (SUBSCRIBE answers once per channel).
+    Replies(Vec<Reply>),
 }
 
 impl Reply {
@@ -137,6 +141,11 @@ impl Reply {
                 out.extend_from_slice(b"\r\n");
             }
             Reply::Verbatim(_, text) => bulk(out, text.as_bytes()),
+            Reply::Push(items) => {
+                header(out, if resp3 { b'>' } else { b'*' }, items.len() as i64);
+                items.iter().for_each(|r| r.encode(proto, out));
+            }
+            Reply::Replies(replies) => replies.iter().for_each(|r| r.encode(proto, out)),
         }
     }
 }

@@ -46,6 +46,15 @@ pub struct ClientState {
     pub multi: Option<crate::command::transactions::MultiState>,
     /// Keys this client WATCHes, with their databases (registered on their shards).
     pub watching: Vec<(usize, bytes::Bytes)>,
+    /// Channels and patterns this client subscribes to (registered on its own shard).
+    pub subscriptions: Option<Box<super::pubsub::Subscriptions>>,
+}
+
+impl ClientState {
+    /// Channels plus patterns subscribed to.
+    pub fn subscription_count(&self) -> usize {
+        self.subscriptions.as_ref().map_or(0, |s| s.count())
+    }
 }
 
 /// Where a connection's bytes travel.
@@ -207,6 +216,24 @@ impl Conn {
             self.slots.push_back(Some(reply));
             self.encode_ready();
         }
+    }
+
+    /// An out-of-band message (pub/sub): after the replies already due, before any still owed
+    /// by other shards only if none is. Unlike a reply it is written past the high-water mark:
+    /// the publisher's shard decides when a subscriber is too far behind.
+    pub fn push_message(&mut self, message: Reply) {
+        if self.slots.is_empty() {
+            message.encode(self.client.proto, &mut self.wbuf);
+        } else {
+            self.next_seq += 1;
+            self.slots.push_back(Some(message));
+            self.encode_ready();
+        }
+    }
+
+    /// Replies waiting for their turn to be encoded.
+    pub fn queued_replies(&self) -> usize {
+        self.slots.len()
     }
 
     /// Moves replies that are next in order to the write buffer, while it has room.

@@ -12,7 +12,7 @@ use mio::{Interest, Token};
 
 use super::conn::{self, Conn, ReadOutcome, Transport};
 use super::{command_for, txn, ClientState, ExecReq, Msg, Origin, Shard, ShardInfo, Step};
-use crate::command::{transactions, CommandSpec, ConnCtx, Flags, Run};
+use crate::command::{pubsub, transactions, CommandSpec, ConnCtx, Flags, Run};
 use crate::resp::{ParseLimits, Protocol, Reply};
 use crate::slot::key_shard;
 
@@ -53,6 +53,7 @@ impl Shard {
             close_after_reply: false,
             multi: None,
             watching: Vec::new(),
+            subscriptions: None,
         }
     }
 
@@ -96,6 +97,9 @@ impl Shard {
         }
         if conn.waits_on_keys {
             self.forget_blocked_client(conn.client.id);
+        }
+        if let Some(subs) = conn.client.subscriptions.take() {
+            self.drop_subscriptions(token, conn.client.id, &subs);
         }
         let watching = std::mem::take(&mut conn.client.watching);
         if !watching.is_empty() {
@@ -262,6 +266,17 @@ impl Shard {
             }
         };
         conn.client.last_cmd = spec.name;
+        if conn.client.proto == Protocol::Resp2
+            && conn.client.subscription_count() > 0
+            && !pubsub::allowed_while_subscribed(spec)
+        {
+            self.stats.rejected_calls += 1;
+            conn.reply_now(Reply::error(format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            )));
+            return;
+        }
         if let Some(multi) = conn.client.multi.as_mut() {
             if !transactions::controls_transaction(spec) {
                 let reply = if transactions::queueable(spec) {
@@ -333,6 +348,8 @@ impl Shard {
                     args,
                     client: &mut conn.client,
                     env: &self.env,
+                    token,
+                    pubsub: &mut self.pubsub,
                 };
                 let step = handler(&mut ctx).unwrap_or_else(|e| Step::Reply(e.into()));
                 match step {

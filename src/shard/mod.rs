@@ -23,6 +23,7 @@ mod coordinator;
 mod dataplane;
 mod journal;
 mod mesh;
+pub mod pubsub;
 mod snapshot;
 mod stats;
 pub mod txn;
@@ -162,6 +163,8 @@ pub struct Shard {
     busy_poll: bool,
     /// Blocking commands waiting here.
     blocking: blocking::Blocking,
+    /// This shard's pub/sub subscribers.
+    pub pubsub: pubsub::PubSub,
     /// This shard's part of a checkpoint in progress.
     snapshot: Option<snapshot::ShardSnapshot>,
     /// This shard's append-only log, when `aof_enabled`.
@@ -224,6 +227,7 @@ impl Shard {
             busy_poll: server_busy_poll(&dataplane),
             dataplane: dataplane.map(dataplane::Dataplane::new),
             blocking: blocking::Blocking::default(),
+            pubsub: pubsub::PubSub::default(),
             snapshot: None,
             aof,
             aof_errors: 0,

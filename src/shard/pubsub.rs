@@ -1,0 +1,154 @@
+//! Pub/Sub on one shard: who subscribes here, and delivering a published message to them.
+//!
+//! Subscribers are connections, and a connection lives on one shard, so each shard keeps only
+//! its own subscribers; PUBLISH reaches every shard (a fan-out from the publisher's shard) and
+//! each delivers to its own, counting receivers. Messages from one publisher arrive in the order
+//! it sent them: a connection waits for each PUBLISH's reply before running its next request.
+
+use std::collections::{HashMap, HashSet};
+
+use ahash::RandomState;
+use bytes::Bytes;
+
+use super::Shard;
+use crate::resp::Reply;
+
+/// A subscriber that falls this far behind is disconnected, as Redis's default
+/// `client-output-buffer-limit pubsub 32mb` does.
+const SUBSCRIBER_OUTPUT_LIMIT: usize = 32 << 20;
+/// Messages waiting behind a subscriber's unanswered requests, at most.
+const SUBSCRIBER_QUEUED_LIMIT: usize = 64 * 1024;
+
+/// One connection's subscriptions.
+#[derive(Default, Debug)]
+pub struct Subscriptions {
+    pub channels: HashSet<Bytes, RandomState>,
+    pub patterns: HashSet<Bytes, RandomState>,
+}
+
+impl Subscriptions {
+    pub fn count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+}
+
+/// A subscriber: the connection's slot and its client id (slots are reused).
+type Subscriber = (usize, u64);
+
+/// This shard's subscribers, by channel and by pattern.
+#[derive(Default)]
+pub struct PubSub {
+    channels: HashMap<Bytes, Vec<Subscriber>, RandomState>,
+    patterns: HashMap<Bytes, Vec<Subscriber>, RandomState>,
+}
+
+fn add(map: &mut HashMap<Bytes, Vec<Subscriber>, RandomState>, name: &Bytes, who: Subscriber) {
+    map.entry(name.clone()).or_default().push(who);
+}
+
+fn remove(map: &mut HashMap<Bytes, Vec<Subscriber>, RandomState>, name: &[u8], who: Subscriber) {
+    if let Some(list) = map.get_mut(name) {
+        list.retain(|s| *s != who);
+        if list.is_empty() {
+            map.remove(name);
+        }
+    }
+}
+
+impl PubSub {
+    pub fn subscribe(&mut self, channel: &Bytes, who: Subscriber) {
+        add(&mut self.channels, channel, who);
+    }
+
+    pub fn unsubscribe(&mut self, channel: &[u8], who: Subscriber) {
+        remove(&mut self.channels, channel, who);
+    }
+
+    pub fn psubscribe(&mut self, pattern: &Bytes, who: Subscriber) {
+        add(&mut self.patterns, pattern, who);
+    }
+
+    pub fn punsubscribe(&mut self, pattern: &[u8], who: Subscriber) {
+        remove(&mut self.patterns, pattern, who);
+    }
+
+    /// Channels with a subscriber here, matching `pattern` if given (PUBSUB CHANNELS).
+    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
+        self.channels
+            .keys()
+            .filter(|c| pattern.is_none_or(|p| crate::glob::matches(p, c, false)))
+            .cloned()
+            .collect()
+    }
+
+    /// Subscribers of `channel` here (PUBSUB NUMSUB).
+    pub fn subscribers(&self, channel: &[u8]) -> usize {
+        self.channels.get(channel).map_or(0, Vec::len)
+    }
+
+    /// Patterns with a subscriber here (PUBSUB NUMPAT counts them across shards).
+    pub fn patterns(&self) -> Vec<Bytes> {
+        self.patterns.keys().cloned().collect()
+    }
+}
+
+impl Shard {
+    /// Delivers a published message to this shard's subscribers; returns how many got it.
+    pub fn publish_here(&mut self, channel: &Bytes, message: &Bytes) -> usize {
+        let mut targets: Vec<(Subscriber, Reply)> = Vec::new();
+        if let Some(subs) = self.pubsub.channels.get(&channel[..]) {
+            for &who in subs {
+                let push = Reply::Push(vec![
+                    Reply::bulk_str("message"),
+                    Reply::Bulk(channel.clone()),
+                    Reply::Bulk(message.clone()),
+                ]);
+                targets.push((who, push));
+            }
+        }
+        for (pattern, subs) in &self.pubsub.patterns {
+            if !crate::glob::matches(pattern, channel, false) {
+                continue;
+            }
+            for &who in subs {
+                let push = Reply::Push(vec![
+                    Reply::bulk_str("pmessage"),
+                    Reply::Bulk(pattern.clone()),
+                    Reply::Bulk(channel.clone()),
+                    Reply::Bulk(message.clone()),
+                ]);
+                targets.push((who, push));
+            }
+        }
+        let mut delivered = 0;
+        for ((token, id), push) in targets {
+            let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
+                continue;
+            };
+            if conn.client.id != id {
+                continue;
+            }
+            conn.push_message(push);
+            delivered += 1;
+            if conn.unsent() > SUBSCRIBER_OUTPUT_LIMIT
+                || conn.queued_replies() > SUBSCRIBER_QUEUED_LIMIT
+            {
+                tracing::warn!(client = id, addr = %conn.client.addr, "closing a subscriber that fell behind (output over the pub/sub limit)");
+                self.close(token);
+                continue;
+            }
+            self.dirty.push(token);
+        }
+        delivered
+    }
+
+    /// Drops a closing connection's subscriptions from this shard's registry.
+    pub(super) fn drop_subscriptions(&mut self, token: usize, id: u64, subs: &Subscriptions) {
+        for channel in &subs.channels {
+            self.pubsub.unsubscribe(channel, (token, id));
+        }
+        for pattern in &subs.patterns {
+            self.pubsub.punsubscribe(pattern, (token, id));
+        }
+    }
+}
