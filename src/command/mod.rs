@@ -20,6 +20,7 @@ pub mod keys;
 pub mod lists;
 pub mod server;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -294,6 +295,7 @@ pub enum Group {
     Geo,
     Bitmap,
     HyperLogLog,
+    Stream,
 }
 
 impl Group {
@@ -311,6 +313,7 @@ impl Group {
             Group::Geo => "geo",
             Group::Bitmap => "bitmap",
             Group::HyperLogLog => "hyperloglog",
+            Group::Stream => "stream",
         }
     }
 
@@ -328,6 +331,7 @@ impl Group {
             Group::Geo => Some("@geo"),
             Group::Bitmap => Some("@bitmap"),
             Group::HyperLogLog => Some("@hyperloglog"),
+            Group::Stream => Some("@stream"),
         }
     }
 }
@@ -498,6 +502,7 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         bitmaps::COMMANDS,
         hyperloglog::COMMANDS,
         lists::COMMANDS,
+        streams::COMMANDS,
         transactions::COMMANDS,
         introspection::COMMANDS,
     ]
