@@ -196,3 +196,352 @@ fn matches_redis_server_in_resp2_and_resp3() {
         );
     }
 }
+
+/// Long streams through redis-server and Ferrite: node cuts (100 entries, 4 KB), approximate
+/// trimming by whole nodes, radix tree sizes, and group lag around deletions.
+#[test]
+fn long_streams_match_redis_server() {
+    let mut lines: Vec<String> = Vec::new();
+    for i in 1..=250 {
+        let value = "v".repeat((i * 37) % 300);
+        lines.push(format!("XADD big {i}-0 f{} {value} n {i}", i % 3));
+        if i % 50 == 0 {
+            lines.push("XINFO STREAM big".into());
+        }
+    }
+    lines.extend(
+        [
+            "XGROUP CREATE big g 0",
+            "XGROUP CREATE big late 200-0",
+            "XREADGROUP GROUP g c COUNT 3 STREAMS big >",
+            "XINFO GROUPS big",
+            "XDEL big 2-0 150-0",
+            "XINFO GROUPS big",
+            "XREADGROUP GROUP g c COUNT 2 STREAMS big >",
+            "XINFO GROUPS big",
+            "XTRIM big MAXLEN ~ 200",
+            "XINFO STREAM big",
+            "XTRIM big MINID ~ 120",
+            "XINFO STREAM big",
+            "XTRIM big MAXLEN ~ 10 LIMIT 30",
+            "XINFO STREAM big",
+            "XTRIM big MINID 130-5",
+            "XINFO STREAM big",
+            "XINFO GROUPS big",
+            "XADD big MAXLEN ~ 50 300-0 a 1",
+            "XINFO STREAM big",
+            "XADD big MAXLEN = 5 301-0 a 1",
+            "XRANGE big - +",
+            "XINFO GROUPS big",
+            "XPENDING big g",
+            "XAUTOCLAIM big g c2 0 0 COUNT 2 JUSTID",
+            "XAUTOCLAIM big g c2 0 0 COUNT 2 JUSTID",
+        ]
+        .map(String::from),
+    );
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let diffs = common::differences_with_redis(&lines, false);
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+}
+
+/// `[id, [field, value, ...]]`.
+fn entry(id: &str, fields: &[&str]) -> Reply {
+    Reply::arr(vec![Reply::bulk(id), Reply::bulks(fields)])
+}
+
+fn field<'a>(pairs: &'a [(String, Reply)], name: &str) -> &'a Reply {
+    &pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("no {name} in {pairs:?}"))
+        .1
+}
+
+#[test]
+fn auto_ids_follow_the_clock_and_never_go_back() {
+    let s = Server::start(4);
+    let mut c = s.client();
+    let first = c.line("XADD s * a 1").text();
+    let (ms, seq) = first.split_once('-').expect("ms-seq");
+    let ms: u64 = ms.parse().expect("ms");
+    assert_eq!(seq, "0");
+    // An explicit ID in the future: `*` then continues from it.
+    let future = ms + 10_000_000;
+    check!(
+        c,
+        &format!("XADD s {future}-5 a 1"),
+        Reply::bulk(format!("{future}-5"))
+    );
+    check!(c, "XADD s * a 1", Reply::bulk(format!("{future}-6")));
+    check!(
+        c,
+        &format!("XADD s {future}-* a 1"),
+        Reply::bulk(format!("{future}-7"))
+    );
+    check!(
+        c,
+        "XADD s 18446744073709551615-18446744073709551615 a 1",
+        Reply::bulk("18446744073709551615-18446744073709551615")
+    );
+    check!(
+        c,
+        "XADD s * a 1",
+        Reply::err("ERR The stream has exhausted the last possible ID, unable to add more items")
+    );
+    check!(c, "XLEN s", Reply::int(5));
+    check!(
+        c,
+        "XADD s NOMKSTREAM MAXLEN ~ 1 * a 1",
+        Reply::err("ERR The stream has exhausted the last possible ID, unable to add more items")
+    );
+}
+
+#[test]
+fn resp3_shapes_are_maps_where_redis_sends_maps() {
+    let s = Server::start(4);
+    let mut c = s.client();
+    assert!(!c.cmd(&["HELLO", "3"]).is_error());
+    check!(c, "XADD s 1-0 a 1", Reply::bulk("1-0"));
+    check!(c, "XGROUP CREATE s g 0", Reply::ok());
+    let read = c.line("XREAD STREAMS s 0");
+    assert_eq!(
+        read,
+        Reply::Map(vec![(
+            Reply::bulk("s"),
+            Reply::arr(vec![entry("1-0", &["a", "1"])])
+        )])
+    );
+    check!(c, "XREAD STREAMS s $", Reply::Null);
+    let info = c.line("XINFO STREAM s");
+    assert!(matches!(info, Reply::Map(_)), "{info:?}");
+    let groups = c.line("XINFO GROUPS s");
+    assert!(matches!(groups.items()[0], Reply::Map(_)), "{groups:?}");
+    check!(
+        c,
+        "XREADGROUP GROUP g alice STREAMS s >",
+        Reply::Map(vec![(
+            Reply::bulk("s"),
+            Reply::arr(vec![entry("1-0", &["a", "1"])])
+        )])
+    );
+    let consumers = c.line("XINFO CONSUMERS s g");
+    let Reply::Map(pairs) = &consumers.items()[0] else {
+        panic!("{consumers:?}")
+    };
+    assert_eq!(pairs[0], (Reply::bulk("name"), Reply::bulk("alice")));
+    assert_eq!(pairs[1], (Reply::bulk("pending"), Reply::int(1)));
+    check!(
+        c,
+        "XPENDING s g",
+        Reply::arr(vec![
+            Reply::int(1),
+            Reply::bulk("1-0"),
+            Reply::bulk("1-0"),
+            Reply::arr(vec![Reply::bulks(&["alice", "1"])])
+        ])
+    );
+    check!(c, "XDEL s 1-0", Reply::int(1));
+    // History of a deleted entry: its ID with a null.
+    check!(
+        c,
+        "XREADGROUP GROUP g alice STREAMS s 0",
+        Reply::Map(vec![(
+            Reply::bulk("s"),
+            Reply::arr(vec![Reply::arr(vec![Reply::bulk("1-0"), Reply::Null])])
+        )])
+    );
+    check!(c, "XREADGROUP GROUP g alice STREAMS s >", Reply::Null);
+}
+
+#[test]
+fn xread_spans_shards_in_one_atomic_reply() {
+    let s = Server::start(4);
+    let mut c = s.client();
+    for (i, k) in SPREAD_KEYS.iter().enumerate() {
+        check!(
+            c,
+            &format!("XADD {k} {}-0 k {k}", i + 1),
+            Reply::bulk(format!("{}-0", i + 1))
+        );
+    }
+    let line = format!(
+        "XREAD COUNT 1 STREAMS {} {}",
+        SPREAD_KEYS.join(" "),
+        ["0"; 8].join(" ")
+    );
+    let reply = c.line(&line);
+    let served: Vec<(String, Reply)> = reply
+        .items()
+        .iter()
+        .map(|pair| (pair.items()[0].text(), pair.items()[1].clone()))
+        .collect();
+    assert_eq!(served.len(), SPREAD_KEYS.len());
+    for (i, (k, entries)) in served.iter().enumerate() {
+        assert_eq!(k, SPREAD_KEYS[i], "keys in request order");
+        assert_eq!(
+            *entries,
+            Reply::arr(vec![entry(&format!("{}-0", i + 1), &["k", k])])
+        );
+    }
+    // Only the streams with something new answer; none at all is a null array.
+    check!(c, "XREAD STREAMS a h 1-0 8-0", Reply::NilArray);
+    check!(
+        c,
+        "XREAD STREAMS a h 0 8-0",
+        Reply::arr(vec![Reply::arr(vec![
+            Reply::bulk("a"),
+            Reply::arr(vec![entry("1-0", &["k", "a"])])
+        ])])
+    );
+    // Groups on streams of several shards: XREADGROUP moves every group at once.
+    for k in ["a", "b", "c"] {
+        check!(c, &format!("XGROUP CREATE {k} g 0"), Reply::ok());
+    }
+    let reply = c.line("XREADGROUP GROUP g cons STREAMS a b c > > >");
+    assert_eq!(reply.items().len(), 3);
+    for k in ["a", "b", "c"] {
+        assert_eq!(c.line(&format!("XPENDING {k} g")).items()[0], Reply::int(1));
+    }
+    check!(
+        c,
+        "XREADGROUP GROUP g cons STREAMS a b nokey > > >",
+        Reply::err(
+            "NOGROUP No such key 'nokey' or consumer group 'g' in XREADGROUP with GROUP option"
+        )
+    );
+    check!(
+        c,
+        "XREADGROUP GROUP g cons STREAMS a b > >",
+        Reply::NilArray
+    );
+    check!(c, "XADD b 100-0 k new", Reply::bulk("100-0"));
+    check!(
+        c,
+        "XREADGROUP GROUP g cons STREAMS a b > >",
+        Reply::arr(vec![Reply::arr(vec![
+            Reply::bulk("b"),
+            Reply::arr(vec![entry("100-0", &["k", "new"])])
+        ])])
+    );
+}
+
+#[test]
+fn block_is_checked_and_answers_a_timeout_when_nothing_is_ready() {
+    let s = Server::start(2);
+    let mut c = s.client();
+    check!(
+        c,
+        "XREAD BLOCK -5 STREAMS s 0",
+        Reply::err("ERR timeout is negative")
+    );
+    check!(
+        c,
+        "XREAD BLOCK 1.5 STREAMS s 0",
+        Reply::err("ERR timeout is not an integer or out of range")
+    );
+    check!(c, "XREAD BLOCK 0 STREAMS s $", Reply::NilArray);
+    check!(c, "XADD s 1-0 a 1", Reply::bulk("1-0"));
+    check!(
+        c,
+        "XREAD BLOCK 0 STREAMS s 0",
+        Reply::arr(vec![Reply::arr(vec![
+            Reply::bulk("s"),
+            Reply::arr(vec![entry("1-0", &["a", "1"])])
+        ])])
+    );
+    check!(c, "XGROUP CREATE s g $", Reply::ok());
+    check!(
+        c,
+        "XREADGROUP GROUP g c BLOCK 100 STREAMS s >",
+        Reply::NilArray
+    );
+    check!(
+        c,
+        "XREADGROUP GROUP g c BLOCK x STREAMS s >",
+        Reply::err("ERR timeout is not an integer or out of range")
+    );
+}
+
+#[test]
+fn idle_times_claims_and_consumers() {
+    let s = Server::start(4);
+    let mut c = s.client();
+    for i in 1..=4 {
+        check!(
+            c,
+            &format!("XADD s {i}-0 n {i}"),
+            Reply::bulk(format!("{i}-0"))
+        );
+    }
+    check!(c, "XGROUP CREATE s g 0", Reply::ok());
+    check!(c, "XGROUP CREATECONSUMER s g bob", Reply::int(1));
+    check!(c, "XGROUP CREATECONSUMER s g bob", Reply::int(0));
+    c.line("XREADGROUP GROUP g alice COUNT 3 STREAMS s >");
+    // Delivered long ago (TIME 1) versus just now: IDLE filters, min-idle-time guards claims.
+    check!(
+        c,
+        "XCLAIM s g alice 0 1-0 TIME 1 JUSTID",
+        Reply::arr(vec![Reply::bulk("1-0")])
+    );
+    let pending = c.line("XPENDING s g IDLE 1000000 - + 10");
+    assert_eq!(pending.items().len(), 1, "{pending:?}");
+    assert_eq!(pending.items()[0].items()[0], Reply::bulk("1-0"));
+    check!(c, "XCLAIM s g bob 1000000 2-0 3-0", Reply::arr(vec![]));
+    check!(
+        c,
+        "XCLAIM s g bob 1000000 1-0",
+        Reply::arr(vec![entry("1-0", &["n", "1"])])
+    );
+    check!(c, "XPENDING s g - + 10 bob", {
+        let r = c.line("XPENDING s g - + 10 bob");
+        assert_eq!(r.items()[0].items()[1], Reply::bulk("bob"));
+        assert_eq!(r.items()[0].items()[3], Reply::int(2), "delivered twice");
+        r
+    });
+    // XAUTOCLAIM walks the PEL with a cursor; deleted entries come back in the third part.
+    check!(c, "XDEL s 2-0", Reply::int(1));
+    check!(
+        c,
+        "XAUTOCLAIM s g carol 0 0 COUNT 1",
+        Reply::arr(vec![
+            Reply::bulk("2-0"),
+            Reply::arr(vec![entry("1-0", &["n", "1"])]),
+            Reply::arr(vec![])
+        ])
+    );
+    check!(
+        c,
+        "XAUTOCLAIM s g carol 0 2-0 COUNT 5 JUSTID",
+        Reply::arr(vec![
+            Reply::bulk("0-0"),
+            Reply::bulks(&["3-0"]),
+            Reply::bulks(&["2-0"])
+        ])
+    );
+    let consumers = c.line("XINFO CONSUMERS s g");
+    let names: Vec<String> = consumers
+        .items()
+        .iter()
+        .map(|m| field(&m.pairs(), "name").text())
+        .collect();
+    assert_eq!(names, ["alice", "bob", "carol"]);
+    let carol = consumers.items()[2].pairs();
+    assert_eq!(*field(&carol, "pending"), Reply::int(2));
+    assert!(field(&carol, "idle").as_int() >= 0);
+    check!(c, "XGROUP DELCONSUMER s g carol", Reply::int(2));
+    check!(
+        c,
+        "XPENDING s g",
+        Reply::arr(vec![
+            Reply::int(0),
+            Reply::nil(),
+            Reply::nil(),
+            Reply::NilArray
+        ])
+    );
+    let full = c.line("XINFO STREAM s FULL");
+    let groups = field(&full.pairs(), "groups").clone();
+    let g = groups.items()[0].pairs();
+    assert_eq!(*field(&g, "entries-read"), Reply::int(3));
+    assert_eq!(*field(&g, "lag"), Reply::int(1));
+}
