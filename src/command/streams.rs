@@ -528,6 +528,14 @@ fn xadd(ctx: &mut Ctx<'_>) -> CmdResult {
     Ok(id_reply(id))
 }
 
+/// Whether an XADD gives the same result replayed on the same stream: an explicit `ms-seq` ID
+/// and exact trimming (`*` and `ms-*` read the clock; `~` and LIMIT depend on node layout).
+pub fn xadd_replays_exactly(args: &[Bytes]) -> bool {
+    parse_add_or_trim(args, true).is_ok_and(|a| {
+        matches!(a.id, Some((_, false))) && !a.trim.approx && a.trim.limit == 0
+    })
+}
+
 fn xtrim(ctx: &mut Ctx<'_>) -> CmdResult {
     let parsed = parse_add_or_trim(ctx.args, false)?;
     let key = ctx.args[1].clone();
