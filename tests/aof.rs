@@ -103,7 +103,17 @@ fn every_kind_of_write_survives_kill_9_and_a_new_shard_count() {
     c.cmd(&["XDEL", "x", "10-0", "11-0"]);
     c.cmd(&["XGROUP", "CREATE", "x", "g", "0"]);
     c.cmd(&["XGROUP", "CREATE", "x", "g2", "$"]);
-    c.cmd(&["XREADGROUP", "GROUP", "g", "alice", "COUNT", "4", "STREAMS", "x", ">"]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "4",
+        "STREAMS",
+        "x",
+        ">",
+    ]);
     c.cmd(&["XACK", "x", "g", "8-0"]);
     c.cmd(&["XCLAIM", "x", "g", "bob", "0", "9-0"]);
     c.cmd(&["XGROUP", "SETID", "x", "g2", "5-0"]);

@@ -100,7 +100,17 @@ fn fill_every_type(s: &Server) {
     c.cmd(&["XDEL", "bigstream", "3-1", "120-1"]);
     c.cmd(&["XGROUP", "CREATE", "bigstream", "g", "0"]);
     c.cmd(&["XGROUP", "CREATE", "bigstream", "late", "$"]);
-    c.cmd(&["XREADGROUP", "GROUP", "g", "alice", "COUNT", "5", "STREAMS", "bigstream", ">"]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "5",
+        "STREAMS",
+        "bigstream",
+        ">",
+    ]);
     c.cmd(&["XGROUP", "CREATE", "emptystream", "g", "$", "MKSTREAM"]);
     let long = "L".repeat(10_000);
     c.cmd(&["SET", "long", &long]);

@@ -787,6 +787,15 @@ mod tests {
         // A numkeys past the end or not a number finds no more than there is.
         assert_eq!(keys("zinter 9 a b"), vec![2, 3]);
         assert_eq!(keys("zinter x a"), Vec::<usize>::new());
+        assert_eq!(keys("xread COUNT 2 STREAMS s1 s2 0 0"), vec![4, 5]);
+        assert_eq!(keys("xread BLOCK 0 STREAMS s $"), vec![4]);
+        assert_eq!(keys("xreadgroup GROUP g c STREAMS s >"), vec![5]);
+        // A group named like the keyword does not fool the search.
+        assert_eq!(
+            keys("xreadgroup GROUP streams c STREAMS a b > >"),
+            vec![5, 6]
+        );
+        assert_eq!(keys("xread STREAMS s"), Vec::<usize>::new());
         let kw = KeyRange {
             begin: BeginSearch::Keyword {
                 keyword: "STREAMS",

@@ -28,18 +28,24 @@ const SUB_KEY: KeySpec = KeySpec {
     last: 2,
     step: 1,
 };
-/// The keys of XREAD and XREADGROUP: the first half of what follows `STREAMS`.
-const AFTER_STREAMS: &[KeyRange] = &[KeyRange {
-    begin: BeginSearch::Keyword {
-        keyword: "STREAMS",
-        startfrom: 1,
-    },
-    find: FindKeys::Range {
-        lastkey: -1,
-        keystep: 1,
-        limit: 2,
-    },
-}];
+/// The keys of XREAD and XREADGROUP: the first half of what follows `STREAMS` (searched for
+/// after `GROUP group consumer` in XREADGROUP, as Redis's key spec does).
+const XREAD_KEYS: &[KeyRange] = &[after_streams(1)];
+const XREADGROUP_KEYS: &[KeyRange] = &[after_streams(4)];
+
+const fn after_streams(startfrom: i32) -> KeyRange {
+    KeyRange {
+        begin: BeginSearch::Keyword {
+            keyword: "STREAMS",
+            startfrom,
+        },
+        find: FindKeys::Range {
+            lastkey: -1,
+            keystep: 1,
+            limit: 2,
+        },
+    }
+}
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec("xadd", -5, flags!(WRITE | DENYOOM | FAST), KeySpec::ONE, G, Run::Keys(xadd))
@@ -55,10 +61,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     spec("xtrim", -4, flags!(WRITE), KeySpec::ONE, G, Run::Keys(xtrim))
         .doc("Deletes messages from the beginning of a stream.", "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "key MAXLEN|MINID [=|~] threshold [LIMIT count]"),
     spec("xread", -4, flags!(READONLY), KeySpec::ALL, G, Run::Keys(xread))
-        .key_specs(AFTER_STREAMS)
+        .key_specs(XREAD_KEYS)
         .doc("Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", "5.0.0", "", "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]"),
     spec("xreadgroup", -7, flags!(WRITE), KeySpec::ALL, G, Run::Keys(xreadgroup))
-        .key_specs(AFTER_STREAMS)
+        .key_specs(XREADGROUP_KEYS)
         .doc("Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.", "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]"),
     spec("xack", -4, flags!(WRITE | FAST), KeySpec::ONE, G, Run::Keys(xack))
         .doc("Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.", "5.0.0", "O(1) for each message ID processed.", "key group id [id ...]"),
@@ -531,9 +537,8 @@ fn xadd(ctx: &mut Ctx<'_>) -> CmdResult {
 /// Whether an XADD gives the same result replayed on the same stream: an explicit `ms-seq` ID
 /// and exact trimming (`*` and `ms-*` read the clock; `~` and LIMIT depend on node layout).
 pub fn xadd_replays_exactly(args: &[Bytes]) -> bool {
-    parse_add_or_trim(args, true).is_ok_and(|a| {
-        matches!(a.id, Some((_, false))) && !a.trim.approx && a.trim.limit == 0
-    })
+    parse_add_or_trim(args, true)
+        .is_ok_and(|a| matches!(a.id, Some((_, false))) && !a.trim.approx && a.trim.limit == 0)
 }
 
 fn xtrim(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -679,9 +684,10 @@ fn parse_read(args: &[Bytes], group_cmd: bool) -> Result<ReadArgs, OpError> {
     Ok(r)
 }
 
-/// An XREAD start: entries strictly after `After`; `NewInGroup` is XREADGROUP's `>`.
+/// An XREADGROUP start: the consumer's pending entries after `After`, or with `NewInGroup`
+/// (`>`) entries past the group's last delivered ID.
 #[derive(Clone, Copy)]
-enum ReadFrom {
+pub enum ReadFrom {
     After(StreamId),
     NewInGroup,
 }
@@ -774,15 +780,16 @@ fn xreadgroup(ctx: &mut Ctx<'_>) -> CmdResult {
 
 /// The group, consumer and options of an XREADGROUP.
 pub struct GroupRead {
-    group: Bytes,
-    consumer: Bytes,
-    count: usize,
-    noack: bool,
+    pub group: Bytes,
+    pub consumer: Bytes,
+    /// 0: no limit.
+    pub count: usize,
+    pub noack: bool,
 }
 
 /// XREADGROUP's serving half: history from the consumer's PEL for explicit IDs, new entries
 /// (delivered, and pending unless NOACK) for `>`; None when no stream had anything to serve.
-fn serve_xreadgroup(
+pub fn serve_xreadgroup(
     ctx: &mut Ctx<'_>,
     from: &[(Bytes, ReadFrom)],
     read: &GroupRead,

@@ -97,6 +97,9 @@ pub struct Node {
     pub master_fields: Box<[Bytes]>,
 }
 
+/// A node with its live entries (ID, then field, value, ...), in order.
+pub type NodeEntries = (Node, Vec<(StreamId, Vec<Bytes>)>);
+
 /// A pending entry of a group: who it was delivered to, when, how often.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Nack {
@@ -408,11 +411,11 @@ impl StreamValue {
         &self.nodes
     }
 
-    /// Rebuilds a stream from its parts as an RDB file holds them: nodes with their entries
-    /// (master ID, node, entries of the node in order). The caller checked every ID is in order.
-    pub fn from_nodes(nodes: Vec<(StreamId, Node, Vec<(StreamId, Vec<Bytes>)>)>) -> StreamValue {
+    /// Rebuilds a stream from its nodes as an RDB file holds them, by master ID. The caller
+    /// checked every ID is in order.
+    pub fn from_nodes(nodes: Vec<(StreamId, NodeEntries)>) -> StreamValue {
         let mut s = StreamValue::default();
-        for (master, node, entries) in nodes {
+        for (master, (node, entries)) in nodes {
             for (id, fields) in entries {
                 s.entries.insert(id, fields.into_boxed_slice());
             }

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use super::listpack::{self, Entry};
 use super::rdb::{read_count, read_len, read_string, write_len, write_string, ObjectType};
 use super::{Error, Reader, Result};
-use crate::keyspace::stream::{Consumer, Group, Nack, Node, StreamId, StreamValue};
+use crate::keyspace::stream::{Consumer, Group, Nack, Node, NodeEntries, StreamId, StreamValue};
 use crate::resp::parse_i64;
 
 const FLAG_DELETED: i64 = 1;
@@ -145,9 +145,7 @@ fn count(n: i64) -> Result<usize> {
     usize::try_from(n).map_err(|_| bad("a negative count in a listpack node"))
 }
 
-/// One node: its layout record and its live entries, in order, each above `after`.
-type NodeEntries = (Node, Vec<(StreamId, Vec<Bytes>)>);
-
+/// One node's layout record and live entries, each ID above `after` (which it moves on).
 fn read_node(master: StreamId, lp: &[u8], after: &mut Option<StreamId>) -> Result<NodeEntries> {
     let items = listpack::decode(lp)?;
     if items.is_empty() {
@@ -230,7 +228,7 @@ pub fn read_stream(r: &mut Reader<'_>, ty: ObjectType) -> Result<StreamValue> {
         let lp = read_string(r)?;
         let (node, entries) = read_node(master, &lp, &mut after)?;
         if node.live > 0 {
-            nodes.push((master, node, entries));
+            nodes.push((master, (node, entries)));
         }
     }
     let mut s = StreamValue::from_nodes(nodes);
