@@ -856,7 +856,7 @@ fn serve_history(s: &mut StreamValue, read: &GroupRead, after: StreamId, now: u6
                     .and_then(|g| g.pending.get_mut(&id))
                 {
                     nack.delivery_time = now;
-                    nack.delivery_count += 1;
+                    nack.delivery_count = nack.delivery_count.saturating_add(1);
                 }
             }
             None => out.push(Reply::Array(vec![id_reply(id), Reply::NullArray])),
@@ -1124,7 +1124,7 @@ fn xclaim(ctx: &mut Ctx<'_>) -> CmdResult {
         let count = match retry {
             Some(n) if n >= 0 => n as u64,
             _ if justid => prev_count,
-            _ => prev_count + 1,
+            _ => prev_count.saturating_add(1),
         };
         g.assign(id, &consumer, delivery_time, count);
         if let Some(c) = g.consumers.get_mut(&consumer) {
@@ -1198,7 +1198,7 @@ fn xautoclaim(ctx: &mut Ctx<'_>) -> CmdResult {
         if min_idle > 0 && now.saturating_sub(nack.delivery_time) < min_idle {
             continue;
         }
-        let times = nack.delivery_count + u64::from(!justid);
+        let times = nack.delivery_count.saturating_add(u64::from(!justid));
         if !consumer_seen {
             g.touch_consumer(&consumer, now);
             consumer_seen = true;
@@ -1322,13 +1322,13 @@ fn xgroup_create(ctx: &mut Ctx<'_>) -> CmdResult {
             return Err(subcommand_syntax(args));
         }
     }
-    if args.len() > 8 {
-        return Err(subcommand_syntax(args));
-    }
     let (key, group, id_arg) = (args[2].clone(), args[3].clone(), args[4].clone());
     let exists = ctx.write_as::<StreamValue>(&key, false)?.is_some();
     if !exists && !mkstream {
         return Err(err(XGROUP_NEEDS_KEY));
+    }
+    if args.len() > 8 {
+        return Err(subcommand_syntax(args));
     }
     let id = match &id_arg[..] {
         b"$" => ctx
@@ -1576,4 +1576,170 @@ fn xinfo_consumers(ctx: &mut Ctx<'_>) -> CmdResult {
             })
             .collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::{Keyspace, Value};
+    use proptest::prelude::*;
+
+    const TOKENS: &[&str] = &[
+        "s",
+        "t",
+        "g",
+        "g2",
+        "c",
+        "c2",
+        "f",
+        "v",
+        "0",
+        "1",
+        "-1",
+        "2",
+        "100",
+        "1-0",
+        "2-1",
+        "3-0",
+        "$",
+        ">",
+        "*",
+        "+",
+        "-",
+        "(1-0",
+        "(+",
+        "5-*",
+        "x",
+        "",
+        "18446744073709551615-18446744073709551615",
+        "18446744073709551615-*",
+        "(18446744073709551615-18446744073709551615",
+        "9223372036854775807",
+        "MAXLEN",
+        "MINID",
+        "~",
+        "=",
+        "LIMIT",
+        "NOMKSTREAM",
+        "COUNT",
+        "BLOCK",
+        "STREAMS",
+        "GROUP",
+        "NOACK",
+        "IDLE",
+        "TIME",
+        "RETRYCOUNT",
+        "FORCE",
+        "JUSTID",
+        "LASTID",
+        "MKSTREAM",
+        "ENTRIESREAD",
+        "ENTRIESADDED",
+        "MAXDELETEDID",
+        "FULL",
+    ];
+
+    /// Commands that build state for the random ones to work on.
+    const SEEDS: &[&str] = &[
+        "xadd s 1-0 f v",
+        "xadd s 2-* f v x y",
+        "xadd s * f v",
+        "xadd t 7-0 f v",
+        "xgroup create s g 0 MKSTREAM",
+        "xgroup create t g2 $ MKSTREAM",
+        "xreadgroup GROUP g c COUNT 2 STREAMS s >",
+        "xreadgroup GROUP g c2 STREAMS s >",
+        "xclaim s g c2 0 1-0 2-1 FORCE",
+        "xdel s 1-0",
+    ];
+
+    /// Every key-running stream command with its handler, subcommands included.
+    fn handlers() -> Vec<(&'static CommandSpec, fn(&mut Ctx<'_>) -> CmdResult)> {
+        COMMANDS
+            .iter()
+            .flat_map(|c| std::iter::once(c).chain(c.subcommands))
+            .filter_map(|c| match c.run {
+                Run::Keys(h) => Some((c, h)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn run(ks: &mut Keyspace, now: u64, args: &[Bytes]) {
+        let name = std::str::from_utf8(&args[0]).unwrap_or_default();
+        let sub = args.get(1).and_then(|a| std::str::from_utf8(a).ok());
+        let found = handlers().into_iter().find(|(spec, _)| {
+            spec.name == name || sub.is_some_and(|sub| spec.name == format!("{name}|{sub}"))
+        });
+        let Some((spec, handler)) = found else {
+            return;
+        };
+        if !spec.arity_ok(args.len()) {
+            return;
+        }
+        let mut ctx = Ctx {
+            ks,
+            db: 0,
+            args,
+            now,
+            max_string: 512 << 20,
+        };
+        let _ = handler(&mut ctx);
+        for key in [&b"s"[..], b"t"] {
+            if let Some(Value::Stream(s)) = ks.db(0).peek(key, now).map(|e| &e.value) {
+                s.assert_consistent();
+            }
+        }
+    }
+
+    fn line(l: &str) -> Vec<Bytes> {
+        l.split(' ')
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect()
+    }
+
+    /// The seeds do build groups with pending entries (else the random test tests little).
+    #[test]
+    fn seeds_build_groups_with_pending_entries() {
+        let mut ks = Keyspace::new(1);
+        for (i, l) in SEEDS.iter().enumerate() {
+            run(&mut ks, 1_000 + i as u64, &line(l));
+        }
+        let Some(Value::Stream(s)) = ks.db(0).peek(b"s", 2_000).map(|e| &e.value) else {
+            panic!("no stream s");
+        };
+        assert_eq!(s.len(), 2);
+        let g = &s.groups[&Bytes::from("g")];
+        // 1-0 (deleted since) and 1002-0 claimed by c2, 2-0 still with c.
+        assert_eq!(g.pending.len(), 3);
+        assert_eq!(g.consumers[&Bytes::from("c2")].pending.len(), 2);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any arguments, after any history: an error or a reply, never a panic, and the
+        /// stream's invariants hold after every command.
+        #[test]
+        fn random_arguments_never_break_a_stream(
+            script in proptest::collection::vec(
+                prop_oneof![
+                    (0..SEEDS.len()).prop_map(|i| line(SEEDS[i])),
+                    (0usize..20, proptest::collection::vec(0..TOKENS.len(), 0..10)).prop_map(|(c, toks)| {
+                        let cmds = handlers();
+                        let (spec, _) = cmds[c % cmds.len()];
+                        let mut args: Vec<Bytes> = spec.name.split('|').map(|p| Bytes::copy_from_slice(p.as_bytes())).collect();
+                        args.extend(toks.into_iter().map(|t| Bytes::from_static(TOKENS[t].as_bytes())));
+                        args
+                    }),
+                ],
+                1..40,
+            )
+        ) {
+            let mut ks = Keyspace::new(1);
+            for (i, args) in script.iter().enumerate() {
+                run(&mut ks, 1_000 + i as u64, args);
+            }
+        }
+    }
 }

@@ -302,7 +302,7 @@ impl StreamValue {
             node.live += 1;
         }
         self.entries.insert(id, fields.into_boxed_slice());
-        self.entries_added += 1;
+        self.entries_added = self.entries_added.saturating_add(1);
         self.last_id = id;
         if self.entries.len() == 1 {
             self.first_id = id;
@@ -373,7 +373,7 @@ impl StreamValue {
                 None => self.entries.range(master..).map(|(id, _)| *id).collect(),
             };
             let remove_node = match rule {
-                Trim::MaxLen(max) => self.len() as u64 - entries >= max,
+                Trim::MaxLen(max) => (self.len() as u64).saturating_sub(entries) >= max,
                 Trim::MinId(min) => ids.last().is_some_and(|last| *last < min),
             };
             if remove_node {
@@ -518,11 +518,44 @@ impl StreamValue {
                 return;
             }
             match g.entries_read {
-                Some(n) if !tombstones => g.entries_read = Some(n + 1),
+                Some(n) if !tombstones => g.entries_read = Some(n.saturating_add(1)),
                 _ if added > 0 => g.entries_read = estimate,
                 _ => {}
             }
             g.last_id = id;
+        }
+    }
+
+    /// Panics unless the invariants of the module doc hold (for tests).
+    #[cfg(test)]
+    pub fn assert_consistent(&self) {
+        let live: u64 = self.nodes.values().map(|n| n.live).sum();
+        assert_eq!(live, self.len() as u64, "node counts");
+        for (master, node) in &self.nodes {
+            assert!(node.live > 0, "a node without entries");
+            let end = self
+                .nodes
+                .range((
+                    std::ops::Bound::Excluded(*master),
+                    std::ops::Bound::Unbounded,
+                ))
+                .next()
+                .map_or(StreamId::MAX, |(m, _)| m.prev().unwrap_or(StreamId::MIN));
+            assert_eq!(self.range(*master, end, false).count() as u64, node.live);
+        }
+        assert!(self.last_entry().is_none_or(|(id, _)| id <= self.last_id));
+        assert_eq!(
+            self.first_id,
+            self.first_entry().map_or(StreamId::MIN, |(id, _)| id)
+        );
+        for g in self.groups.values() {
+            let owned: usize = g.consumers.values().map(|c| c.pending.len()).sum();
+            assert_eq!(owned, g.pending.len(), "group and consumer PELs");
+            for (name, c) in &g.consumers {
+                for id in &c.pending {
+                    assert_eq!(g.pending.get(id).map(|n| &n.consumer), Some(name));
+                }
+            }
         }
     }
 
