@@ -1653,8 +1653,10 @@ mod tests {
         "xdel s 1-0",
     ];
 
+    type Handler = fn(&mut Ctx<'_>) -> CmdResult;
+
     /// Every key-running stream command with its handler, subcommands included.
-    fn handlers() -> Vec<(&'static CommandSpec, fn(&mut Ctx<'_>) -> CmdResult)> {
+    fn handlers() -> Vec<(&'static CommandSpec, Handler)> {
         COMMANDS
             .iter()
             .flat_map(|c| std::iter::once(c).chain(c.subcommands))
