@@ -807,12 +807,10 @@ pub fn serve_xreadgroup(
             ReadFrom::After(after) => Some(serve_history(s, read, after, now)),
             ReadFrom::NewInGroup => {
                 let last = g.last_id;
-                if s.last_entry().is_some_and(|(id, _)| id > last) {
-                    Some(serve_new(s, read, last, now))
-                } else {
-                    touch(s, read, now);
-                    None
-                }
+                // Redis 7.0 meets (and creates) the consumer only on streams it serves.
+                s.last_entry()
+                    .is_some_and(|(id, _)| id > last)
+                    .then(|| serve_new(s, read, last, now))
             }
         };
         if let Some(reply) = reply {
