@@ -9,7 +9,7 @@
 #[macro_use]
 mod common;
 
-use common::{Reply, Server, SPREAD_KEYS};
+use common::{against_redis, scratch_dir, Reply, Server, SPREAD_KEYS};
 
 /// Scripts run on both servers, reply for reply, in RESP2 and RESP3.
 const DIFF_LINES: &[&str] = &[
@@ -617,4 +617,63 @@ fn idle_times_claims_and_consumers() {
     let g = groups.items()[0].pairs();
     assert_eq!(*field(&g, "entries-read"), Reply::int(3));
     assert_eq!(*field(&g, "lag"), Reply::int(1));
+}
+
+/// SAVE, then a restart on another shard count: every stream comes back whole, and its groups
+/// carry on where they were (next delivery, pending entries, claims).
+#[test]
+fn save_and_restart_on_another_shard_count_keeps_groups_going() {
+    if against_redis() {
+        return;
+    }
+    let data = scratch_dir();
+    let conf = scratch_dir().join("ferrite.toml");
+    std::fs::write(&conf, format!("[persistence]\ndir = \"{}\"\n", data.display()))
+        .expect("write config");
+    let conf = conf.to_str().expect("utf-8 path").to_string();
+    let s = Server::start_with(4, &["--config", &conf]);
+    let mut c = s.client();
+    for k in SPREAD_KEYS {
+        for i in 1..=150 {
+            c.line(&format!("XADD {k} {i}-0 n {i} key {k}"));
+        }
+        check!(c, &format!("XDEL {k} 7-0"), Reply::int(1));
+        check!(c, &format!("XGROUP CREATE {k} g 0"), Reply::ok());
+        let read = c.line(&format!("XREADGROUP GROUP g alice COUNT 10 STREAMS {k} >"));
+        assert_eq!(read.items()[0].items()[1].items().len(), 10);
+    }
+    let before: Vec<Reply> = SPREAD_KEYS
+        .iter()
+        .map(|k| c.line(&format!("XINFO STREAM {k} FULL COUNT 0")))
+        .collect();
+    check!(c, "SAVE", Reply::ok());
+    drop(c);
+    drop(s);
+
+    let s = Server::start_with(1, &["--config", &conf]);
+    let mut c = s.client();
+    for (k, want) in SPREAD_KEYS.iter().zip(&before) {
+        assert_eq!(c.line(&format!("XINFO STREAM {k} FULL COUNT 0")), *want, "{k}");
+        // The next delivery follows the last one, the pending ones are still alice's.
+        check!(
+            c,
+            &format!("XREADGROUP GROUP g bob COUNT 1 STREAMS {k} >"),
+            Reply::arr(vec![Reply::arr(vec![
+                Reply::bulk(*k),
+                Reply::arr(vec![entry("12-0", &["n", "12", "key", k])])
+            ])])
+        );
+        check!(
+            c,
+            &format!("XPENDING {k} g"),
+            Reply::arr(vec![
+                Reply::int(11),
+                Reply::bulk("1-0"),
+                Reply::bulk("12-0"),
+                Reply::arr(vec![Reply::bulks(&["alice", "10"]), Reply::bulks(&["bob", "1"])])
+            ])
+        );
+        check!(c, &format!("XADD {k} 151-0 n 151"), Reply::bulk("151-0"));
+        check!(c, &format!("XLEN {k}"), Reply::int(150));
+    }
 }
