@@ -239,6 +239,9 @@ const GROUP_LINES: &[&str] = &[
     "XINFO GROUPS q",
     "XGROUP CREATE e g $ MKSTREAM",
     "XSETID e 10-0",
+    "XINFO STREAM e",
+    "XREAD STREAMS e 0",
+    "XRANGE e - +",
     "XINFO GROUPS e",
     "XREADGROUP GROUP g c STREAMS e >",
     "XADD e 11-0 z 1",
@@ -254,8 +257,10 @@ const GROUP_LINES: &[&str] = &[
 
 #[test]
 fn group_counters_match_redis_server() {
-    let diffs = common::differences_with_redis(GROUP_LINES, false);
-    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    for resp3 in [false, true] {
+        let diffs = common::differences_with_redis(GROUP_LINES, resp3);
+        assert!(diffs.is_empty(), "resp3={resp3}: {}", diffs.join("\n"));
+    }
 }
 
 #[test]
@@ -628,8 +633,11 @@ fn save_and_restart_on_another_shard_count_keeps_groups_going() {
     }
     let data = scratch_dir();
     let conf = scratch_dir().join("ferrite.toml");
-    std::fs::write(&conf, format!("[persistence]\ndir = \"{}\"\n", data.display()))
-        .expect("write config");
+    std::fs::write(
+        &conf,
+        format!("[persistence]\ndir = \"{}\"\n", data.display()),
+    )
+    .expect("write config");
     let conf = conf.to_str().expect("utf-8 path").to_string();
     let s = Server::start_with(4, &["--config", &conf]);
     let mut c = s.client();
@@ -653,7 +661,11 @@ fn save_and_restart_on_another_shard_count_keeps_groups_going() {
     let s = Server::start_with(1, &["--config", &conf]);
     let mut c = s.client();
     for (k, want) in SPREAD_KEYS.iter().zip(&before) {
-        assert_eq!(c.line(&format!("XINFO STREAM {k} FULL COUNT 0")), *want, "{k}");
+        assert_eq!(
+            c.line(&format!("XINFO STREAM {k} FULL COUNT 0")),
+            *want,
+            "{k}"
+        );
         // The next delivery follows the last one, the pending ones are still alice's.
         check!(
             c,
@@ -670,10 +682,49 @@ fn save_and_restart_on_another_shard_count_keeps_groups_going() {
                 Reply::int(11),
                 Reply::bulk("1-0"),
                 Reply::bulk("12-0"),
-                Reply::arr(vec![Reply::bulks(&["alice", "10"]), Reply::bulks(&["bob", "1"])])
+                Reply::arr(vec![
+                    Reply::bulks(&["alice", "10"]),
+                    Reply::bulks(&["bob", "1"])
+                ])
             ])
         );
         check!(c, &format!("XADD {k} 151-0 n 151"), Reply::bulk("151-0"));
         check!(c, &format!("XLEN {k}"), Reply::int(150));
     }
+}
+
+/// Streams in transactions and under generic key commands: MULTI/EXEC across shards, WATCH
+/// broken by XADD, COPY, RENAME and EXPIRE keep the whole stream.
+#[test]
+fn transactions_and_key_commands_carry_streams() {
+    let s = Server::start(4);
+    let mut c = s.client();
+    check!(c, "MULTI", Reply::ok());
+    check!(c, "XADD a 1-0 f a", Reply::status("QUEUED"));
+    check!(c, "XADD h 1-0 f h", Reply::status("QUEUED"));
+    check!(c, "XREAD STREAMS a h 0 0", Reply::status("QUEUED"));
+    let exec = c.line("EXEC");
+    assert_eq!(exec.items().len(), 3, "{exec:?}");
+    assert_eq!(
+        exec.items()[2].items().len(),
+        2,
+        "both streams read: {exec:?}"
+    );
+    check!(c, "WATCH a", Reply::ok());
+    let mut other = s.client();
+    check!(other, "XADD a 2-0 f a", Reply::bulk("2-0"));
+    check!(c, "MULTI", Reply::ok());
+    check!(c, "XLEN a", Reply::status("QUEUED"));
+    check!(c, "EXEC", Reply::NilArray);
+    check!(c, "XGROUP CREATE a g 0", Reply::ok());
+    c.line("XREADGROUP GROUP g alice STREAMS a >");
+    let full = c.line("XINFO STREAM a FULL");
+    check!(c, "COPY a b", Reply::int(1));
+    assert_eq!(c.line("XINFO STREAM b FULL"), full);
+    check!(c, "RENAME b e", Reply::ok());
+    assert_eq!(c.line("XINFO STREAM e FULL"), full);
+    check!(c, "TYPE e", Reply::status("stream"));
+    check!(c, "EXPIRE e 100", Reply::int(1));
+    check!(c, "XADD e 3-0 f e", Reply::bulk("3-0"));
+    assert!(c.line("TTL e").as_int() > 0, "XADD keeps the TTL");
 }
