@@ -13,8 +13,8 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::{
-    help_reply, is_opt, spec, BeginSearch, CmdResult, CommandSpec, Ctx, FindKeys, Group, KeyRange,
-    KeySpec, OpError, Run,
+    help_reply, int_arg, is_opt, spec, BeginSearch, CmdResult, CommandSpec, Ctx, FindKeys, Group,
+    KeyRange, KeySpec, OpError, Run,
 };
 use crate::flags;
 use crate::keyspace::stream::{Consumer, Group as ConsumerGroup, StreamId, Trim};
@@ -350,10 +350,6 @@ fn int_arg_or(arg: &[u8], msg: &'static str) -> Result<i64, OpError> {
     parse_i64(arg).ok_or_else(|| err(msg))
 }
 
-fn int_arg(arg: &[u8]) -> Result<i64, OpError> {
-    super::int_arg(arg)
-}
-
 fn id_reply(id: StreamId) -> Reply {
     Reply::bulk_str(&id.to_string())
 }
@@ -379,7 +375,8 @@ fn opt_int(v: Option<u64>) -> Reply {
     v.map_or(Reply::Null, |n| Reply::Int(n as i64))
 }
 
-fn key_str(s: &'static str) -> Reply {
+/// A field name of an XINFO map.
+fn field_name(s: &'static str) -> Reply {
     Reply::bulk_str(s)
 }
 
@@ -612,18 +609,22 @@ fn xdel(ctx: &mut Ctx<'_>) -> CmdResult {
 // ---- XREAD, XREADGROUP ----------------------------------------------------------------------
 
 /// What XREAD and XREADGROUP parsed.
-struct ReadArgs {
-    count: usize,
-    /// BLOCK's timeout in milliseconds, when given (checked, never waited on here).
-    block: Option<u64>,
-    group: Option<(Bytes, Bytes)>,
-    noack: bool,
+pub struct ReadArgs {
+    /// 0: no limit.
+    pub count: usize,
+    /// BLOCK's timeout in milliseconds (0: forever), when given: checked here, and left to the
+    /// blocking runtime, which waits on the keys when the serving half finds nothing ready.
+    pub block: Option<u64>,
+    /// GROUP's group and consumer.
+    pub group: Option<(Bytes, Bytes)>,
+    pub noack: bool,
     /// Index of the first key; as many IDs follow the keys.
-    streams_at: usize,
-    streams: usize,
+    pub streams_at: usize,
+    pub streams: usize,
 }
 
-fn parse_read(args: &[Bytes], group_cmd: bool) -> Result<ReadArgs, OpError> {
+/// Parses XREAD's (or with `group_cmd` XREADGROUP's) options, with Redis's errors.
+pub fn parse_read(args: &[Bytes], group_cmd: bool) -> Result<ReadArgs, OpError> {
     let mut r = ReadArgs {
         count: 0,
         block: None,
@@ -1448,31 +1449,37 @@ fn xinfo_stream(ctx: &mut Ctx<'_>) -> CmdResult {
         _ => return Err(subcommand_syntax(args)),
     };
     let mut map = vec![
-        (key_str("length"), Reply::Int(s.len() as i64)),
+        (field_name("length"), Reply::Int(s.len() as i64)),
         (
-            key_str("radix-tree-keys"),
+            field_name("radix-tree-keys"),
             Reply::Int(s.nodes().len() as i64),
         ),
         (
-            key_str("radix-tree-nodes"),
+            field_name("radix-tree-nodes"),
             Reply::Int(s.rax_nodes() as i64),
         ),
-        (key_str("last-generated-id"), id_reply(s.last_id)),
-        (key_str("max-deleted-entry-id"), id_reply(s.max_deleted_id)),
-        (key_str("entries-added"), Reply::Int(s.entries_added as i64)),
-        (key_str("recorded-first-entry-id"), id_reply(s.first_id)),
+        (field_name("last-generated-id"), id_reply(s.last_id)),
+        (
+            field_name("max-deleted-entry-id"),
+            id_reply(s.max_deleted_id),
+        ),
+        (
+            field_name("entries-added"),
+            Reply::Int(s.entries_added as i64),
+        ),
+        (field_name("recorded-first-entry-id"), id_reply(s.first_id)),
     ];
     let Some(count) = full else {
         let edge =
             |e: Option<(StreamId, &[Bytes])>| e.map_or(Reply::Null, |(id, f)| entry_reply(id, f));
-        map.push((key_str("groups"), Reply::Int(s.groups.len() as i64)));
-        map.push((key_str("first-entry"), edge(s.first_entry())));
-        map.push((key_str("last-entry"), edge(s.last_entry())));
+        map.push((field_name("groups"), Reply::Int(s.groups.len() as i64)));
+        map.push((field_name("first-entry"), edge(s.first_entry())));
+        map.push((field_name("last-entry"), edge(s.last_entry())));
         return Ok(Reply::Map(map));
     };
     let limit = if count == 0 { usize::MAX } else { count };
     map.push((
-        key_str("entries"),
+        field_name("entries"),
         entries_reply(s.range(StreamId::MIN, StreamId::MAX, false).take(limit)),
     ));
     let groups = s
@@ -1510,25 +1517,25 @@ fn xinfo_stream(ctx: &mut Ctx<'_>) -> CmdResult {
                         })
                         .collect();
                     Reply::Map(vec![
-                        (key_str("name"), Reply::Bulk(cname.clone())),
-                        (key_str("seen-time"), Reply::Int(c.seen_time as i64)),
-                        (key_str("pel-count"), Reply::Int(c.pending.len() as i64)),
-                        (key_str("pending"), Reply::Array(pel)),
+                        (field_name("name"), Reply::Bulk(cname.clone())),
+                        (field_name("seen-time"), Reply::Int(c.seen_time as i64)),
+                        (field_name("pel-count"), Reply::Int(c.pending.len() as i64)),
+                        (field_name("pending"), Reply::Array(pel)),
                     ])
                 })
                 .collect();
             Reply::Map(vec![
-                (key_str("name"), Reply::Bulk(name.clone())),
-                (key_str("last-delivered-id"), id_reply(g.last_id)),
-                (key_str("entries-read"), opt_int(g.entries_read)),
-                (key_str("lag"), opt_int(s.lag(g))),
-                (key_str("pel-count"), Reply::Int(g.pending.len() as i64)),
-                (key_str("pending"), Reply::Array(pending)),
-                (key_str("consumers"), Reply::Array(consumers)),
+                (field_name("name"), Reply::Bulk(name.clone())),
+                (field_name("last-delivered-id"), id_reply(g.last_id)),
+                (field_name("entries-read"), opt_int(g.entries_read)),
+                (field_name("lag"), opt_int(s.lag(g))),
+                (field_name("pel-count"), Reply::Int(g.pending.len() as i64)),
+                (field_name("pending"), Reply::Array(pending)),
+                (field_name("consumers"), Reply::Array(consumers)),
             ])
         })
         .collect();
-    map.push((key_str("groups"), Reply::Array(groups)));
+    map.push((field_name("groups"), Reply::Array(groups)));
     Ok(Reply::Map(map))
 }
 
@@ -1539,12 +1546,15 @@ fn xinfo_groups(ctx: &mut Ctx<'_>) -> CmdResult {
             .iter()
             .map(|(name, g)| {
                 Reply::Map(vec![
-                    (key_str("name"), Reply::Bulk(name.clone())),
-                    (key_str("consumers"), Reply::Int(g.consumers.len() as i64)),
-                    (key_str("pending"), Reply::Int(g.pending.len() as i64)),
-                    (key_str("last-delivered-id"), id_reply(g.last_id)),
-                    (key_str("entries-read"), opt_int(g.entries_read)),
-                    (key_str("lag"), opt_int(s.lag(g))),
+                    (field_name("name"), Reply::Bulk(name.clone())),
+                    (
+                        field_name("consumers"),
+                        Reply::Int(g.consumers.len() as i64),
+                    ),
+                    (field_name("pending"), Reply::Int(g.pending.len() as i64)),
+                    (field_name("last-delivered-id"), id_reply(g.last_id)),
+                    (field_name("entries-read"), opt_int(g.entries_read)),
+                    (field_name("lag"), opt_int(s.lag(g))),
                 ])
             })
             .collect(),
@@ -1564,10 +1574,10 @@ fn xinfo_consumers(ctx: &mut Ctx<'_>) -> CmdResult {
             .iter()
             .map(|(name, c)| {
                 Reply::Map(vec![
-                    (key_str("name"), Reply::Bulk(name.clone())),
-                    (key_str("pending"), Reply::Int(c.pending.len() as i64)),
+                    (field_name("name"), Reply::Bulk(name.clone())),
+                    (field_name("pending"), Reply::Int(c.pending.len() as i64)),
                     (
-                        key_str("idle"),
+                        field_name("idle"),
                         Reply::Int(now.saturating_sub(c.seen_time) as i64),
                     ),
                 ])
