@@ -1168,12 +1168,19 @@ fn xautoclaim(ctx: &mut Ctx<'_>) -> CmdResult {
         j += 1;
     }
     let s = claim_target(ctx, &key, &group)?;
+    let mut attempts = count * ATTEMPTS_FACTOR;
+    // The IDs the scan can reach: one per attempt, and the next one for the cursor.
     let pending: Vec<StreamId> = s
         .groups
         .get(&group)
-        .map(|g| g.pending.range(start..).map(|(id, _)| *id).collect())
+        .map(|g| {
+            g.pending
+                .range(start..)
+                .map(|(id, _)| *id)
+                .take(usize::try_from(attempts.saturating_add(1)).unwrap_or(usize::MAX))
+                .collect()
+        })
         .unwrap_or_default();
-    let mut attempts = count * ATTEMPTS_FACTOR;
     let mut next = 0usize;
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
