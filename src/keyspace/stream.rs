@@ -112,7 +112,8 @@ pub struct Nack {
 pub struct Consumer {
     /// Last time the consumer was named by a command (XREADGROUP, XCLAIM, ...).
     pub seen_time: u64,
-    /// Last time it was delivered or claimed entries (Redis 7.2's field, kept for RDB 21).
+    /// Last time it was delivered or claimed entries: Redis 7.2's active-time, read from RDB
+    /// type 21 and kept for the 7.2 replies; Redis 7.0's XINFO does not show it.
     pub active_time: u64,
     pub pending: BTreeSet<StreamId>,
 }
