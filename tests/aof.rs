@@ -65,6 +65,7 @@ fn state(s: &Server) -> Vec<(String, Reply)> {
                     Reply::bulks(&p.iter().map(String::as_str).collect::<Vec<_>>())
                 }
                 "zset" => c.cmd(&["ZRANGE", &k, "0", "-1", "WITHSCORES"]),
+                "stream" => c.cmd(&["XINFO", "STREAM", &k, "FULL"]),
                 other => Reply::status(other),
             };
             let has_ttl = c.cmd(&["PTTL", &k]).as_int() > 0;
@@ -91,6 +92,33 @@ fn every_kind_of_write_survives_kill_9_and_a_new_shard_count() {
         c.cmd(&["HSET", &format!("h{}", i % 4), &format!("f{i}"), "x"]);
         c.cmd(&["ZADD", "z", &i.to_string(), &format!("z{i}")]);
     }
+    // Streams: logged as commands (explicit IDs, XDEL, XACK, XGROUP with IDs) and as states
+    // (`*` IDs, approximate trims, XREADGROUP, XCLAIM).
+    for i in 1..=30 {
+        c.cmd(&["XADD", "x", &format!("{i}-0"), "f", &i.to_string()]);
+        c.cmd(&["XADD", &format!("xa{}", i % 3), "*", "f", &i.to_string()]);
+    }
+    c.cmd(&["XADD", "x", "MAXLEN", "25", "31-0", "f", "31"]);
+    c.cmd(&["XADD", "x", "MAXLEN", "~", "2", "32-0", "f", "32"]);
+    c.cmd(&["XDEL", "x", "10-0", "11-0"]);
+    c.cmd(&["XGROUP", "CREATE", "x", "g", "0"]);
+    c.cmd(&["XGROUP", "CREATE", "x", "g2", "$"]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "4",
+        "STREAMS",
+        "x",
+        ">",
+    ]);
+    c.cmd(&["XACK", "x", "g", "8-0"]);
+    c.cmd(&["XCLAIM", "x", "g", "bob", "0", "9-0"]);
+    c.cmd(&["XGROUP", "SETID", "x", "g2", "5-0"]);
+    c.cmd(&["XGROUP", "DELCONSUMER", "x", "g", "bob"]);
+    c.cmd(&["XTRIM", "xa0", "MAXLEN", "3"]);
     c.cmd(&["SPOP", "set0", "3"]);
     c.cmd(&["EXPIRE", "s1", "1000"]);
     c.cmd(&["SET", "ttl", "x", "EX", "1000"]);

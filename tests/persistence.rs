@@ -88,6 +88,30 @@ fn fill_every_type(s: &Server) {
     let mut args = vec!["RPUSH", "biglist"];
     args.extend(big.iter().map(String::as_str));
     c.cmd(&args);
+    for i in 0..50 {
+        let key = format!("stream:{i}");
+        c.cmd(&["XADD", &key, &format!("1-{i}"), "f", "v"]);
+        c.cmd(&["XADD", &key, "2-0", "n", &i.to_string()]);
+    }
+    for i in 1..=250 {
+        let value = format!("{i}").repeat(i % 40 + 1);
+        c.cmd(&["XADD", "bigstream", &format!("{i}-1"), "f", &value]);
+    }
+    c.cmd(&["XDEL", "bigstream", "3-1", "120-1"]);
+    c.cmd(&["XGROUP", "CREATE", "bigstream", "g", "0"]);
+    c.cmd(&["XGROUP", "CREATE", "bigstream", "late", "$"]);
+    c.cmd(&[
+        "XREADGROUP",
+        "GROUP",
+        "g",
+        "alice",
+        "COUNT",
+        "5",
+        "STREAMS",
+        "bigstream",
+        ">",
+    ]);
+    c.cmd(&["XGROUP", "CREATE", "emptystream", "g", "$", "MKSTREAM"]);
     let long = "L".repeat(10_000);
     c.cmd(&["SET", "long", &long]);
     c.cmd(&["SET", "ttl:key", "soon", "PX", "600000"]);
@@ -119,6 +143,16 @@ fn snapshot_of(s: &Server) -> Vec<Reply> {
     out.push(c.cmd(&["OBJECT", "ENCODING", "bigzset"]));
     out.push(c.cmd(&["SCARD", "bigset"]));
     out.push(c.cmd(&["LRANGE", "biglist", "295", "-1"]));
+    for line in [
+        "XINFO STREAM stream:7 FULL",
+        "XINFO STREAM bigstream FULL COUNT 0",
+        "XINFO GROUPS bigstream",
+        "XINFO STREAM emptystream FULL",
+    ] {
+        let reply = c.line(line);
+        assert!(!reply.is_error(), "{line}: {reply:?}");
+        out.push(reply);
+    }
     out.push(c.cmd(&["STRLEN", "long"]));
     out.push(c.cmd(&["DBSIZE"]));
     out.push(c.cmd(&["SELECT", "3"]));

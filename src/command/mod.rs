@@ -21,6 +21,7 @@ pub mod lists;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -302,6 +303,7 @@ pub enum Group {
     Bitmap,
     HyperLogLog,
     PubSub,
+    Stream,
 }
 
 impl Group {
@@ -320,6 +322,7 @@ impl Group {
             Group::Bitmap => "bitmap",
             Group::HyperLogLog => "hyperloglog",
             Group::PubSub => "pubsub",
+            Group::Stream => "stream",
         }
     }
 
@@ -338,6 +341,7 @@ impl Group {
             Group::Bitmap => Some("@bitmap"),
             Group::HyperLogLog => Some("@hyperloglog"),
             Group::PubSub => Some("@pubsub"),
+            Group::Stream => Some("@stream"),
         }
     }
 }
@@ -512,6 +516,7 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         hyperloglog::COMMANDS,
         lists::COMMANDS,
         pubsub::COMMANDS,
+        streams::COMMANDS,
         transactions::COMMANDS,
         introspection::COMMANDS,
     ]
@@ -863,6 +868,15 @@ mod tests {
         // A numkeys past the end or not a number finds no more than there is.
         assert_eq!(keys("zinter 9 a b"), vec![2, 3]);
         assert_eq!(keys("zinter x a"), Vec::<usize>::new());
+        assert_eq!(keys("xread COUNT 2 STREAMS s1 s2 0 0"), vec![4, 5]);
+        assert_eq!(keys("xread BLOCK 0 STREAMS s $"), vec![4]);
+        assert_eq!(keys("xreadgroup GROUP g c STREAMS s >"), vec![5]);
+        // A group named like the keyword does not fool the search.
+        assert_eq!(
+            keys("xreadgroup GROUP streams c STREAMS a b > >"),
+            vec![5, 6]
+        );
+        assert_eq!(keys("xread STREAMS s"), Vec::<usize>::new());
         let kw = KeyRange {
             begin: BeginSearch::Keyword {
                 keyword: "STREAMS",

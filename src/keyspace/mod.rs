@@ -12,12 +12,14 @@ pub mod geohash;
 mod hash;
 pub mod hll;
 mod set;
+pub mod stream;
 mod value;
 mod zset;
 
 pub use db::{Db, Entry, Key, ScanCursor};
 pub use hash::HashValue;
 pub use set::SetValue;
+pub use stream::StreamValue;
 pub use value::{Collection, Value};
 pub use zset::ZSetValue;
 

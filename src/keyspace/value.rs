@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use super::{HashValue, SetValue, ZSetValue};
+use super::{HashValue, SetValue, StreamValue, ZSetValue};
 use crate::resp::Reply;
 use crate::small::SmallBytes;
 
@@ -18,6 +18,7 @@ pub enum Value {
     /// A list; Redis 7.0 reports every list as a quicklist.
     List(Box<std::collections::VecDeque<Bytes>>),
     ZSet(Box<ZSetValue>),
+    Stream(Box<StreamValue>),
 }
 
 impl Value {
@@ -66,6 +67,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::List(_) => "list",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -76,6 +78,7 @@ impl Value {
             Value::Set(s) => return s.encoding(),
             Value::List(_) => return "quicklist",
             Value::ZSet(z) => return z.encoding(),
+            Value::Stream(_) => return "stream",
             _ => {}
         }
         match self.as_str() {
@@ -94,6 +97,7 @@ impl Value {
             Value::Set(s) => s.heap_size(),
             Value::List(l) => l.iter().map(|e| e.len() + 32).sum(),
             Value::ZSet(z) => z.heap_size(),
+            Value::Stream(s) => s.heap_size(),
         }
     }
 }
@@ -140,3 +144,29 @@ collection!(HashValue, Hash);
 collection!(SetValue, Set);
 collection!(std::collections::VecDeque<Bytes>, List);
 collection!(ZSetValue, ZSet);
+
+/// A stream is the one collection a key keeps when it has no entries (its IDs and groups stay),
+/// so it is never "empty" for [`Ctx::drop_if_empty`](crate::command::Ctx::drop_if_empty).
+impl Collection for StreamValue {
+    fn of(value: &Value) -> Option<&Self> {
+        match value {
+            Value::Stream(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn of_mut(value: &mut Value) -> Option<&mut Self> {
+        match value {
+            Value::Stream(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    fn into_value(self) -> Value {
+        Value::Stream(Box::new(self))
+    }
+
+    fn is_empty(&self) -> bool {
+        false
+    }
+}

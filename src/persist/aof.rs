@@ -4,7 +4,7 @@
 //!
 //! What is logged is chosen so replay is exact whatever the shard count at restart:
 //! - CMD: a single-key command that is deterministic and has no relative time (SET k v, INCR,
-//!   LPUSH, HSET, ...), replayed through the same handler on the shard owning the key.
+//!   LPUSH, HSET, XADD with an explicit ID, XACK, ...), replayed through the same handler on the shard owning the key.
 //! - PUT / DEL: the resulting state of every key any other write touched (SPOP, EXPIRE, SET EX,
 //!   multi-key and multi-shard commands, MULTI/EXEC): the value in Redis's RDB encoding and the
 //!   absolute expiry, so nothing random or time-relative is replayed.
@@ -73,6 +73,10 @@ fn logged_as_command(name: &str, args: &[Bytes]) -> bool {
         | "lpushx" | "rpushx" | "lpop" | "rpop" | "lset" | "lrem" | "ltrim" | "hset" | "hmset"
         | "hdel" | "hincrby" | "hsetnx" | "sadd" | "srem" | "zadd" | "zrem" | "zincrby" => true,
         "del" | "unlink" => args.len() == 2,
+        "xdel" | "xack" | "xgroup|destroy" | "xgroup|delconsumer" => true,
+        "xadd" => command::streams::xadd_replays_exactly(args),
+        // `$` is resolved when the command runs; an explicit ID is not.
+        "xgroup|create" | "xgroup|setid" => args.get(4).is_some_and(|id| &id[..] != b"$"),
         _ => false,
     }
 }
@@ -434,11 +438,21 @@ fn apply(
                 args.push(Bytes::copy_from_slice(prefixed(&mut c)?));
             }
             let name = args.first().ok_or("a command without a name")?;
-            let spec = command::lookup(name).ok_or("an unknown command")?;
+            let mut spec = command::lookup(name).ok_or("an unknown command")?;
+            if !spec.subcommands.is_empty() {
+                spec = args
+                    .get(1)
+                    .and_then(|sub| spec.subcommand(sub))
+                    .ok_or("an unknown subcommand")?;
+            }
             let command::Run::Keys(handler) = spec.run else {
                 return Err("not a key command".into());
             };
-            let key = args.get(1).ok_or("a command without a key")?;
+            let key = spec
+                .key_positions(&args)
+                .first()
+                .and_then(|&i| args.get(i))
+                .ok_or("a command without a key")?;
             let ks = &mut keyspaces[key_shard(key, shards)];
             let db = db_index(ks, db)?;
             // Time 0: nothing counts as expired during replay, so a command meets its key as it

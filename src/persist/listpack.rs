@@ -67,6 +67,43 @@ fn encode_backlen(buf: &mut [u8; 5], len: u64) -> usize {
     n
 }
 
+/// The bytes an integer takes as a listpack entry, backlen included (as `Writer::push_int`
+/// encodes it): streams size their nodes by it, as Redis's `stream-node-max-bytes` does.
+pub fn int_entry_size(v: i64) -> usize {
+    let data = match v {
+        0..=127 => 1,
+        -4096..=4095 => 2,
+        -32768..=32767 => 3,
+        -8_388_608..=8_388_607 => 4,
+        _ if i32::try_from(v).is_ok() => 5,
+        _ => 9,
+    };
+    data + backlen_size(data)
+}
+
+/// The bytes a string takes as a listpack entry (as `Writer::push` encodes it, integers as
+/// integers), backlen included.
+pub fn entry_size(s: &[u8]) -> usize {
+    if let Some(n) = parse_i64(s) {
+        return int_entry_size(n);
+    }
+    let data = s.len()
+        + match s.len() {
+            0..=63 => 1,
+            64..=4095 => 2,
+            _ => 5,
+        };
+    data + backlen_size(data)
+}
+
+fn backlen_size(len: usize) -> usize {
+    let mut buf = [0u8; 5];
+    encode_backlen(&mut buf, len as u64)
+}
+
+/// The bytes of an empty listpack: header and end byte.
+pub const EMPTY_SIZE: usize = HEADER_SIZE + 1;
+
 /// Decodes a whole listpack, checking its header, every entry's backlen and the end byte.
 pub fn decode(lp: &[u8]) -> Result<Vec<Entry<'_>>> {
     let mut r = Reader::new(lp);

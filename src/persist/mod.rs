@@ -34,6 +34,7 @@ pub mod rdb;
 pub mod rdb_file;
 mod reader;
 pub mod saver;
+pub mod stream;
 pub mod value;
 pub mod ziplist;
 
@@ -78,6 +79,8 @@ pub enum Error {
     Version(u16),
     /// A DUMP payload whose CRC-64 does not match its contents.
     Checksum,
+    /// A malformed stream, and what is wrong with it.
+    BadStream(&'static str),
     /// A value of a type this build of Ferrite cannot hold.
     Unsupported(&'static str),
 }
@@ -113,6 +116,7 @@ impl fmt::Display for Error {
             Error::ShortPayload => write!(f, "DUMP payload too short"),
             Error::Version(v) => write!(f, "RDB version {v} is newer than this build reads"),
             Error::Checksum => write!(f, "CRC-64 does not match"),
+            Error::BadStream(why) => write!(f, "bad stream: {why}"),
             Error::Unsupported(what) => write!(f, "{what} values are not supported"),
         }
     }

@@ -5,9 +5,10 @@
 //! Written as Redis 7.0 writes them: strings (integer-encoded when short and canonical, never
 //! compressed), lists as `LIST_QUICKLIST_2` with listpack nodes of at most 8 KiB, sets as
 //! `SET_INTSET` or `SET`, hashes as `HASH_LISTPACK` or `HASH`, sorted sets as `ZSET_LISTPACK` or
-//! `ZSET_2`. Read besides: LZF-compressed strings, plain `LIST`, `LIST_ZIPLIST` and
-//! `LIST_QUICKLIST` (ziplist nodes), `HASH_ZIPLIST`, `ZSET` (scores as text), `ZSET_ZIPLIST` and
-//! Redis 7.2's `SET_LISTPACK`. Modules, streams and the pre-2.6 zipmap are refused by name.
+//! `ZSET_2`, streams as `STREAM_LISTPACKS_2` ([`super::stream`]). Read besides: LZF-compressed
+//! strings, plain `LIST`, `LIST_ZIPLIST` and `LIST_QUICKLIST` (ziplist nodes), `HASH_ZIPLIST`,
+//! `ZSET` (scores as text), `ZSET_ZIPLIST`, Redis 7.2's `SET_LISTPACK` and the other stream
+//! types (15, 21). Modules and the pre-2.6 zipmap are refused by name.
 //!
 //! Lengths are Redis's variable encoding: `00xxxxxx` (6 bits), `01xxxxxx xxxxxxxx` (14 bits,
 //! big-endian), `0x80` + u32 BE, `0x81` + u64 BE; `11xxxxxx` marks a string stored specially:
@@ -21,6 +22,7 @@ use bytes::Bytes;
 use super::listpack::{self, Entry};
 use super::reader::capacity;
 use super::{intset, lzf, ziplist, Error, Reader, Result};
+use crate::keyspace::StreamValue;
 use crate::resp::parse_i64;
 
 pub use super::value::{decode_value, encode_value};
@@ -96,6 +98,9 @@ pub enum RdbValue {
     Hash(Vec<(Bytes, Bytes)>),
     /// Members with their scores, in no particular order; no score is NaN.
     ZSet(Vec<(Bytes, f64)>),
+    /// A stream, decoded straight into the keyspace's form ([`super::stream`] checks it): its
+    /// node layout and consumer groups have no simpler neutral form.
+    Stream(Box<StreamValue>),
 }
 
 // ---- lengths and strings ----------------------------------------------------------------------
@@ -332,7 +337,9 @@ pub fn read_object(r: &mut Reader<'_>, ty: ObjectType) -> Result<RdbValue> {
         ObjectType::Module | ObjectType::Module2 => return Err(Error::Unsupported("module")),
         ObjectType::StreamListpacks
         | ObjectType::StreamListpacks2
-        | ObjectType::StreamListpacks3 => return Err(Error::Unsupported("stream")),
+        | ObjectType::StreamListpacks3 => {
+            RdbValue::Stream(Box::new(super::stream::read_stream(r, ty)?))
+        }
         ObjectType::HashZipmap => return Err(Error::Unsupported("zipmap (pre-2.6) hash")),
         ObjectType::Unknown(t) => return Err(Error::UnknownType(t)),
     };
@@ -427,7 +434,7 @@ fn check(value: &RdbValue) -> Result<()> {
     match value {
         RdbValue::String(_) => Ok(()),
         RdbValue::List(items) if items.is_empty() => Err(Error::Empty),
-        RdbValue::List(_) | RdbValue::IntSet(_) => Ok(()),
+        RdbValue::List(_) | RdbValue::IntSet(_) | RdbValue::Stream(_) => Ok(()),
         RdbValue::Set(m) => unique(m.len(), m.iter().map(|b| &b[..])),
         RdbValue::Hash(p) => unique(p.len(), p.iter().map(|(f, _)| &f[..])),
         RdbValue::ZSet(p) => unique(p.len(), p.iter().map(|(m, _)| &m[..])),
@@ -814,7 +821,8 @@ mod tests {
         let mut odd = vec![u8::from(ObjectType::HashListpack)];
         write_string(&mut odd, &listpack::encode([&b"f"[..], b"v", b"g"]));
         assert_eq!(object(&odd), Err(Error::Unpaired));
-        assert_eq!(object(&[0x0f, 0x00]), Err(Error::Unsupported("stream")));
+        assert_eq!(object(&[0x0f, 0x00]), Err(Error::Truncated));
+        assert_eq!(object(&[0x06, 0x00]), Err(Error::Unsupported("module")));
         assert_eq!(object(&[0x63, 0x00]), Err(Error::UnknownType(0x63)));
         // A count far beyond the input is refused before allocating.
         assert_eq!(

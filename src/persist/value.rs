@@ -45,6 +45,7 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
                 zset.range(0, zset.len(), true).map(|(m, s)| (&m[..], s)),
             ),
         },
+        Value::Stream(stream) => super::stream::write_stream(out, stream),
     }
 }
 
@@ -86,6 +87,7 @@ pub fn into_value(value: RdbValue) -> Result<Value> {
             Value::Hash(Box::new(hash))
         }
         RdbValue::ZSet(pairs) => zset_value(pairs),
+        RdbValue::Stream(stream) => Value::Stream(stream),
     })
 }
 
@@ -102,6 +104,8 @@ pub fn zset_value(pairs: Vec<(Bytes, f64)>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyspace::stream::StreamId;
+    use crate::keyspace::StreamValue;
     use proptest::prelude::*;
 
     /// What a value holds, independent of its representation (a skiplist's shape is random).
@@ -117,6 +121,10 @@ mod tests {
             Value::ZSet(z) => z
                 .iter()
                 .map(|(m, s)| [&m[..], b"=", &s.to_bits().to_le_bytes()].concat())
+                .collect(),
+            Value::Stream(s) => s
+                .range(StreamId::MIN, StreamId::MAX, false)
+                .map(|(id, f)| [id.to_string().as_bytes(), &f.concat()].concat())
                 .collect(),
         };
         if !matches!(v, Value::List(_)) {
@@ -189,6 +197,19 @@ mod tests {
                     z.insert(b"x", 0.0);
                 }
                 Value::ZSet(Box::new(z))
+            }),
+            proptest::collection::vec((1u64..5, many(4)), 0..300).prop_map(|adds| {
+                let mut s = StreamValue::default();
+                let mut ms = 0;
+                for (step, names) in adds {
+                    ms += step;
+                    let fields = names
+                        .into_iter()
+                        .flat_map(|n| [Bytes::from(n.clone()), Bytes::from(n)])
+                        .collect();
+                    s.append(StreamId::new(ms, 0), fields);
+                }
+                Value::Stream(Box::new(s))
             }),
         ]
     }

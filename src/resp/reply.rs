@@ -40,6 +40,8 @@ pub enum Reply {
     /// Pairs: an array of two-element arrays in RESP3, one flat array in RESP2 (HRANDFIELD ...
     /// WITHVALUES, ZRANGE ... WITHSCORES).
     Pairs(Vec<(Reply, Reply)>),
+    /// RESP3 map; in RESP2 an array of two-element arrays (XREAD's reply, one per stream).
+    MapOrPairArrays(Vec<(Reply, Reply)>),
     /// RESP3 double; a bulk string in RESP2.
     Double(f64),
     /// A RESP3 double written with the given text, for replies whose digits Redis fixes
@@ -100,7 +102,10 @@ impl Reply {
                 header(out, if resp3 { b'~' } else { b'*' }, items.len() as i64);
                 items.iter().for_each(|r| r.encode(proto, out));
             }
-            Reply::Pairs(pairs) if resp3 => {
+            // Arrays of [a, b] arrays: `Pairs` in RESP3, `MapOrPairArrays` in RESP2.
+            Reply::Pairs(pairs) | Reply::MapOrPairArrays(pairs)
+                if matches!(self, Reply::Pairs(_)) == resp3 =>
+            {
                 header(out, b'*', pairs.len() as i64);
                 for (a, b) in pairs {
                     header(out, b'*', 2);
@@ -108,7 +113,7 @@ impl Reply {
                     b.encode(proto, out);
                 }
             }
-            Reply::Map(pairs) | Reply::Pairs(pairs) => {
+            Reply::Map(pairs) | Reply::Pairs(pairs) | Reply::MapOrPairArrays(pairs) => {
                 if resp3 {
                     header(out, b'%', pairs.len() as i64);
                 } else {
@@ -253,6 +258,12 @@ mod tests {
         assert_eq!(enc(&Reply::Null, Protocol::Resp3), "_\r\n");
         assert_eq!(enc(&Reply::Double(1.5), Protocol::Resp2), "$3\r\n1.5\r\n");
         assert_eq!(enc(&Reply::Double(3.0), Protocol::Resp3), ",3\r\n");
+        let xread = Reply::MapOrPairArrays(vec![(Reply::bulk_str("s"), Reply::Int(1))]);
+        assert_eq!(
+            enc(&xread, Protocol::Resp2),
+            "*1\r\n*2\r\n$1\r\ns\r\n:1\r\n"
+        );
+        assert_eq!(enc(&xread, Protocol::Resp3), "%1\r\n$1\r\ns\r\n:1\r\n");
         let text = Reply::DoubleText("1.50".into());
         assert_eq!(enc(&text, Protocol::Resp3), ",1.50\r\n");
         assert_eq!(enc(&text, Protocol::Resp2), "$4\r\n1.50\r\n");
