@@ -557,7 +557,7 @@ fn block_is_checked_and_answers_a_timeout_when_nothing_is_ready() {
         "XREAD BLOCK 1.5 STREAMS s 0",
         Reply::err("ERR timeout is not an integer or out of range")
     );
-    check!(c, "XREAD BLOCK 0 STREAMS s $", Reply::NilArray);
+    check!(c, "XREAD BLOCK 50 STREAMS s $", Reply::NilArray);
     check!(c, "XADD s 1-0 a 1", Reply::bulk("1-0"));
     check!(
         c,
@@ -578,6 +578,74 @@ fn block_is_checked_and_answers_a_timeout_when_nothing_is_ready() {
         "XREADGROUP GROUP g c BLOCK x STREAMS s >",
         Reply::err("ERR timeout is not an integer or out of range")
     );
+}
+
+fn blocked_clients(s: &Server) -> i64 {
+    s.info_field("clients", "blocked_clients")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1)
+}
+
+/// Sends `line` on a new client and waits (bounded) until the server counts it blocked.
+fn blocked(s: &Server, line: &str) -> common::Client {
+    let before = blocked_clients(s);
+    let mut c = s.client();
+    c.send(&common::split_line(line));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while blocked_clients(s) != before + 1 {
+        assert!(std::time::Instant::now() < deadline, "{line} did not block");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    c
+}
+
+#[test]
+fn xread_block_waits_for_new_entries_on_any_shard() {
+    let s = Server::start(4);
+    let mut o = s.client();
+    check!(o, "XADD s 1-0 a 1", Reply::bulk("1-0"));
+    // `$` is the last entry when it blocked: only what comes after is served.
+    let mut reader = blocked(&s, "XREAD BLOCK 0 STREAMS s $");
+    check!(o, "XADD s 2-0 b 2", Reply::bulk("2-0"));
+    assert_eq!(
+        reader.read(),
+        Reply::arr(vec![Reply::arr(vec![
+            Reply::bulk("s"),
+            Reply::arr(vec![entry("2-0", &["b", "2"])])
+        ])])
+    );
+    // Streams on several shards: an entry on any of them wakes the reader.
+    let keys = SPREAD_KEYS;
+    let line = format!(
+        "XREAD COUNT 5 BLOCK 0 STREAMS {} {} {} $ $ $",
+        keys[0], keys[1], keys[2]
+    );
+    let mut reader = blocked(&s, &line);
+    check!(o, &format!("XADD {} 7-0 f v", keys[2]), Reply::bulk("7-0"));
+    assert_eq!(
+        reader.read(),
+        Reply::arr(vec![Reply::arr(vec![
+            Reply::bulk(keys[2]),
+            Reply::arr(vec![entry("7-0", &["f", "v"])])
+        ])])
+    );
+    // A group reader with `>` waits too, and the entry becomes pending for it.
+    check!(o, "XGROUP CREATE s g $", Reply::ok());
+    let mut member = blocked(&s, "XREADGROUP GROUP g alice BLOCK 0 STREAMS s >");
+    check!(o, "XADD s 3-0 c 3", Reply::bulk("3-0"));
+    assert_eq!(
+        member.read(),
+        Reply::arr(vec![Reply::arr(vec![
+            Reply::bulk("s"),
+            Reply::arr(vec![entry("3-0", &["c", "3"])])
+        ])])
+    );
+    let pending = o.line("XPENDING s g - + 10 alice");
+    assert_eq!(pending.items().len(), 1, "{pending:?}");
+    // Inside MULTI nothing waits.
+    check!(o, "MULTI", Reply::ok());
+    check!(o, "XREAD BLOCK 0 STREAMS s $", Reply::status("QUEUED"));
+    check!(o, "EXEC", Reply::arr(vec![Reply::NilArray]));
 }
 
 #[test]

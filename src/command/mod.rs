@@ -604,13 +604,6 @@ pub fn timeout_secs_arg(arg: &[u8]) -> Result<u64, OpError> {
     timeout_ms(ms)
 }
 
-/// A timeout given in milliseconds (XREAD BLOCK).
-pub fn timeout_ms_arg(arg: &[u8]) -> Result<u64, OpError> {
-    let ms = parse_i64(arg)
-        .ok_or_else(|| OpError::other("ERR timeout is not an integer or out of range"))?;
-    timeout_ms(ms as f64)
-}
-
 fn timeout_ms(ms: f64) -> Result<u64, OpError> {
     if ms < 0.0 {
         return Err(OpError::other("ERR timeout is negative"));

@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::{
     help_reply, int_arg, is_opt, spec, BeginSearch, CmdResult, CommandSpec, Ctx, FindKeys, Group,
-    KeyRange, KeySpec, OpError, Run,
+    KeyRange, KeySpec, OpError, Run, WouldBlock,
 };
 use crate::flags;
 use crate::keyspace::stream::{Consumer, Group as ConsumerGroup, StreamId, Trim};
@@ -60,10 +60,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Returns the number of messages after removing them from a stream.", "5.0.0", "O(1) for each single item to delete in the stream, regardless of the stream size.", "key id [id ...]"),
     spec("xtrim", -4, flags!(WRITE), KeySpec::ONE, G, Run::Keys(xtrim))
         .doc("Deletes messages from the beginning of a stream.", "5.0.0", "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.", "key MAXLEN|MINID [=|~] threshold [LIMIT count]"),
-    spec("xread", -4, flags!(READONLY), KeySpec::ALL, G, Run::Keys(xread))
+    spec("xread", -4, flags!(READONLY | BLOCKING), KeySpec::ALL, G, Run::Keys(xread))
         .key_specs(XREAD_KEYS)
         .doc("Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", "5.0.0", "", "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]"),
-    spec("xreadgroup", -7, flags!(WRITE), KeySpec::ALL, G, Run::Keys(xreadgroup))
+    spec("xreadgroup", -7, flags!(WRITE | BLOCKING), KeySpec::ALL, G, Run::Keys(xreadgroup))
         .key_specs(XREADGROUP_KEYS)
         .doc("Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.", "5.0.0", "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.", "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]"),
     spec("xack", -4, flags!(WRITE | FAST), KeySpec::ONE, G, Run::Keys(xack))
@@ -720,7 +720,25 @@ fn xread(ctx: &mut Ctx<'_>) -> CmdResult {
         };
         from.push((key, after));
     }
-    Ok(serve_xread(ctx, &from, r.count).unwrap_or(Reply::NullArray))
+    if let Some(reply) = serve_xread(ctx, &from, r.count) {
+        return Ok(reply);
+    }
+    let Some(timeout_ms) = r.block else {
+        return Ok(Reply::NullArray);
+    };
+    // Waiting: `$` means the last entry as of now, so the retries read from there.
+    let mut retry = ctx.args.to_vec();
+    for (j, (_, after)) in from.iter().enumerate() {
+        if let Some(arg) = retry.get_mut(r.streams_at + r.streams + j) {
+            *arg = Bytes::from(after.to_string());
+        }
+    }
+    Err(OpError::Blocked(Box::new(WouldBlock {
+        timeout_ms,
+        on_timeout: Reply::NullArray,
+        cannot_wait: Reply::NullArray,
+        retry_args: Some(retry),
+    })))
 }
 
 /// XREAD's serving half: the entries after each stream's start, for the streams that have any;
@@ -776,7 +794,12 @@ fn xreadgroup(ctx: &mut Ctx<'_>) -> CmdResult {
         count: r.count,
         noack: r.noack,
     };
-    Ok(serve_xreadgroup(ctx, &from, &read)?.unwrap_or(Reply::NullArray))
+    match (serve_xreadgroup(ctx, &from, &read)?, r.block) {
+        (Some(reply), _) => Ok(reply),
+        // Only `>` finds nothing (history always answers): wait for new entries.
+        (None, Some(timeout_ms)) => Err(WouldBlock::err(timeout_ms, Reply::NullArray)),
+        (None, None) => Ok(Reply::NullArray),
+    }
 }
 
 /// The group, consumer and options of an XREADGROUP.
