@@ -266,6 +266,52 @@ fn many_waiters_on_keys_of_one_or_several_shards_each_get_their_element() {
     assert_eq!(o.cmd(&["DBSIZE"]), Reply::int(0));
 }
 
+#[test]
+fn client_unblock_ends_a_wait_with_a_timeout_or_an_error() {
+    let s = Server::start(4);
+    for (keys, how, expected) in [
+        (vec!["q"], "TIMEOUT", Reply::NilArray),
+        (
+            vec!["q"],
+            "ERROR",
+            Reply::err("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+        ),
+        (
+            vec![SPREAD_KEYS[0], SPREAD_KEYS[1]],
+            "TIMEOUT",
+            Reply::NilArray,
+        ),
+        (
+            vec![SPREAD_KEYS[0], SPREAD_KEYS[1]],
+            "ERROR",
+            Reply::err("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+        ),
+    ] {
+        let mut c = s.client();
+        let id = c.cmd(&["CLIENT", "ID"]).as_int().to_string();
+        let mut args = vec!["BRPOP"];
+        args.extend(&keys);
+        args.push("0");
+        c.send(&args);
+        wait_blocked(&s, 1);
+        let mut o = s.client();
+        assert_eq!(o.cmd(&["CLIENT", "UNBLOCK", &id, how]), Reply::int(1));
+        assert_eq!(c.read(), expected, "{keys:?} {how}");
+        wait_blocked(&s, 0);
+        assert_eq!(
+            o.cmd(&["CLIENT", "UNBLOCK", &id]),
+            Reply::int(0),
+            "not blocked any more"
+        );
+        assert_eq!(c.cmd(&["PING"]), Reply::status("PONG"));
+    }
+    let mut o = s.client();
+    assert_eq!(
+        o.cmd(&["CLIENT", "UNBLOCK", "1", "MAYBE"]),
+        Reply::err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+    );
+}
+
 /// What needs no waiting, replies and errors included, is byte for byte Redis's.
 const DIFF_LINES: &[&str] = &[
     "RPUSH l a b c",

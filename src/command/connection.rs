@@ -119,6 +119,8 @@ static CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
         .doc("Sets information specific to the client or connection.", "7.2.0", "O(1)", "LIB-NAME libname|LIB-VER libver"),
     spec("client|no-evict", 3, CLIENT_FLAGS.or(flags!(ADMIN)), KeySpec::NONE, Group::Connection, Run::Conn(client_no_evict))
         .doc("Sets the client eviction mode of the connection.", "7.0.0", "O(1)", "ON|OFF"),
+    spec("client|unblock", -3, CLIENT_FLAGS.or(flags!(ADMIN)), KeySpec::NONE, Group::Connection, Run::Conn(client_unblock))
+        .doc("Unblocks a client blocked by a blocking command from a different connection.", "5.0.0", "O(log N) where N is the number of client connections", "client-id [TIMEOUT|ERROR]"),
     spec("client|help", 2, flags!(LOADING | STALE | SENTINEL), KeySpec::NONE, Group::Connection, Run::Conn(client_help))
         .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
 ];
@@ -402,6 +404,7 @@ fn list_clients(
 
 fn client_list(ctx: &mut ConnCtx<'_>) -> ConnResult {
     let mut ids: Option<Vec<u64>> = None;
+    let mut kind: Option<String> = None;
     let mut i = 2;
     while i < ctx.args.len() {
         let a = &ctx.args[i];
@@ -416,10 +419,7 @@ fn client_list(ctx: &mut ConnCtx<'_>) -> ConnResult {
                     String::from_utf8_lossy(t)
                 )));
             }
-            if !is_opt(t, "normal") {
-                // Only normal clients exist so far.
-                ids = Some(Vec::new());
-            }
+            kind = Some(String::from_utf8_lossy(t).to_ascii_lowercase());
             i += 2;
         } else if is_opt(a, "id") && i + 1 < ctx.args.len() {
             let mut list = Vec::new();
@@ -439,6 +439,7 @@ fn client_list(ctx: &mut ConnCtx<'_>) -> ConnResult {
     let shards = (0..ctx.env.shards).collect();
     Ok(list_clients(shards, move |c| {
         ids.as_ref().is_none_or(|ids| ids.contains(&c.id))
+            && kind.as_ref().is_none_or(|k| k == c.kind())
     }))
 }
 
@@ -454,14 +455,15 @@ struct KillFilter {
     addr: Option<String>,
     laddr: Option<String>,
     user_ok: bool,
-    type_ok: bool,
+    /// TYPE's client type, lower case.
+    kind: Option<String>,
     skip: Option<u64>,
 }
 
 impl KillFilter {
     fn matches(&self, c: &ClientState) -> bool {
         self.user_ok
-            && self.type_ok
+            && self.kind.as_ref().is_none_or(|k| k == c.kind())
             && self.id.is_none_or(|id| id == c.id)
             && self.addr.as_ref().is_none_or(|a| *a == c.addr.to_string())
             && self
@@ -476,7 +478,6 @@ fn client_kill(ctx: &mut ConnCtx<'_>) -> ConnResult {
     let old_form = ctx.args.len() == 3;
     let mut filter = KillFilter {
         user_ok: true,
-        type_ok: true,
         ..KillFilter::default()
     };
     if old_form {
@@ -506,7 +507,7 @@ fn client_kill(ctx: &mut ConnCtx<'_>) -> ConnResult {
                 {
                     return Err(OpError::other(format!("ERR Unknown client type '{text}'")));
                 }
-                filter.type_ok = is_opt(v, "normal");
+                filter.kind = Some(text.to_ascii_lowercase());
             } else if is_opt(a, "skipme") {
                 filter.skip = if is_opt(v, "yes") {
                     Some(ctx.client.id)
@@ -543,6 +544,38 @@ fn client_kill(ctx: &mut ConnCtx<'_>) -> ConnResult {
                 (true, _) => Reply::OK,
                 (false, n) => Reply::Int(n),
             }
+        },
+    ))
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: the client may wait on any shard (its keys' shard, or
+/// its own when parked across shards), so every shard is asked.
+fn client_unblock(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    if ctx.args.len() > 4 {
+        return Err(OpError::other(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        ));
+    }
+    let id = int_arg(&ctx.args[2])?;
+    let error = match ctx.args.get(3) {
+        None => false,
+        Some(a) if is_opt(a, "timeout") => false,
+        Some(a) if is_opt(a, "error") => true,
+        Some(_) => {
+            return Err(OpError::other(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    Ok(Step::fan_out(
+        0..ctx.env.shards,
+        None,
+        move |s: &mut Shard| HopOut::Reply(Reply::Int(s.unblock_client(id as u64, error) as i64)),
+        |outs| {
+            let found = outs
+                .into_iter()
+                .any(|o| matches!(o.into_reply(), Reply::Int(1)));
+            Reply::Int(found as i64)
         },
     ))
 }
@@ -587,6 +620,8 @@ fn client_help(_: &mut ConnCtx<'_>) -> ConnResult {
             "    Set client meta attr. Options are:",
             "    * LIB-NAME: the client lib name.",
             "    * LIB-VER: the client lib version.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
         ],
     ))
 }

@@ -486,4 +486,41 @@ impl Shard {
             );
         }
     }
+
+    /// CLIENT UNBLOCK: ends the wait of client `conn_id` if it waits here, with its timeout
+    /// reply or, when `error`, Redis's UNBLOCKED error. Returns whether it waited here.
+    pub fn unblock_client(&mut self, conn_id: u64, error: bool) -> bool {
+        let reply = |on_timeout: Reply| {
+            if error {
+                Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+            } else {
+                on_timeout
+            }
+        };
+        let local = self.blocking.waiters.iter().find_map(|(id, w)| match w {
+            Waiter::Local { req, .. } if req.origin.conn_id == conn_id => Some(*id),
+            _ => None,
+        });
+        if let Some(Waiter::Local {
+            req, on_timeout, ..
+        }) = local.and_then(|id| self.blocking.remove(id))
+        {
+            self.deliver(req.origin, reply(on_timeout));
+            return true;
+        }
+        let parked = self
+            .blocking
+            .parked
+            .iter()
+            .find(|(_, p)| p.origin.conn_id == conn_id)
+            .map(|(id, _)| *id);
+        let Some(id) = parked else {
+            return false;
+        };
+        if let Some(p) = self.blocking.parked.get_mut(&id) {
+            p.on_timeout = reply(std::mem::replace(&mut p.on_timeout, Reply::Null));
+        }
+        self.parked_timeout(id);
+        true
+    }
 }

@@ -55,6 +55,15 @@ impl ClientState {
     pub fn subscription_count(&self) -> usize {
         self.subscriptions.as_ref().map_or(0, |s| s.count())
     }
+
+    /// The client type CLIENT LIST and CLIENT KILL filter on.
+    pub fn kind(&self) -> &'static str {
+        if self.subscription_count() > 0 {
+            "pubsub"
+        } else {
+            "normal"
+        }
+    }
 }
 
 /// Where a connection's bytes travel.
