@@ -312,6 +312,62 @@ fn client_unblock_ends_a_wait_with_a_timeout_or_an_error() {
     );
 }
 
+#[test]
+fn producers_and_consumers_across_shards_lose_and_duplicate_nothing() {
+    const PRODUCERS: usize = 4;
+    const ITEMS: usize = 300;
+    let s = Server::start(4);
+    // Consumers wait on queues of two shards (parked, re-run on writes) or of one.
+    let queues = [SPREAD_KEYS[0], SPREAD_KEYS[1], SPREAD_KEYS[2]];
+    let consumers: Vec<_> = (0..6)
+        .map(|i| {
+            let mut c = s.client();
+            let keys: Vec<&str> = if i % 2 == 0 {
+                vec![queues[0], queues[1]]
+            } else {
+                vec![queues[2]]
+            };
+            std::thread::spawn(move || {
+                let mut got = Vec::new();
+                loop {
+                    let mut args = vec!["BRPOP"];
+                    args.extend(&keys);
+                    args.push("2");
+                    match c.cmd(&args) {
+                        Reply::Array(items) => got.push(items[1].text()),
+                        // Two seconds with nothing: the producers are done.
+                        _ => return got,
+                    }
+                }
+            })
+        })
+        .collect();
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let mut c = s.client();
+            std::thread::spawn(move || {
+                for i in 0..ITEMS {
+                    let q = queues[(p + i) % queues.len()];
+                    c.cmd(&["LPUSH", q, &format!("p{p}-{i}")]);
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().expect("producer");
+    }
+    let mut all: Vec<String> = consumers
+        .into_iter()
+        .flat_map(|c| c.join().expect("consumer"))
+        .collect();
+    let total = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), total, "no element was served twice");
+    assert_eq!(total, PRODUCERS * ITEMS, "every element was served");
+    assert_eq!(s.client().cmd(&["DBSIZE"]), Reply::int(0));
+}
+
 /// What needs no waiting, replies and errors included, is byte for byte Redis's.
 const DIFF_LINES: &[&str] = &[
     "RPUSH l a b c",

@@ -88,7 +88,13 @@ pub(super) struct Blocking {
     serving: bool,
     parked: HashMap<u64, Parked, RandomState>,
     parked_by_origin: HashMap<(u64, u64), u64, RandomState>,
+    /// Clients recently gone while blocked (ids are never reused): a command of theirs still
+    /// queued behind a transaction must not start waiting after they were forgotten.
+    gone: VecDeque<u64>,
 }
+
+/// How many gone clients `Blocking::gone` remembers.
+const GONE_REMEMBERED: usize = 1024;
 
 impl Blocking {
     /// Whether writes must report the keys they touch.
@@ -199,6 +205,9 @@ fn deadline(now: u64, timeout_ms: u64) -> u64 {
 impl Shard {
     /// Keeps a single-shard command that found nothing as a local waiter.
     pub(super) fn block_local(&mut self, mut req: ExecReq, wait: WouldBlock) {
+        if self.blocking.gone.contains(&req.origin.conn_id) {
+            return;
+        }
         if let Some(args) = wait.retry_args {
             req.args = args;
         }
@@ -326,6 +335,15 @@ impl Shard {
             } else if std::mem::take(&mut p.again) {
                 self.parked_ready(id);
             }
+            return;
+        }
+        // A re-run that finished after its client left (and was unparked) parks nothing.
+        let alive = self
+            .conns
+            .get(origin.token)
+            .and_then(Option::as_ref)
+            .is_some_and(|c| c.client.id == origin.conn_id);
+        if !alive {
             return;
         }
         let (spec, mut args) = planned;
@@ -469,6 +487,10 @@ impl Shard {
             self.send(
                 shard,
                 Msg::Do(Box::new(move |s: &mut Shard| {
+                    if s.blocking.gone.len() >= GONE_REMEMBERED {
+                        s.blocking.gone.pop_front();
+                    }
+                    s.blocking.gone.push_back(conn_id);
                     let ids: Vec<u64> = s
                         .blocking
                         .waiters
