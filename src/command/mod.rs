@@ -20,6 +20,7 @@ pub mod keys;
 pub mod lists;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod transactions;
 pub mod zsets;
@@ -504,6 +505,7 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         bitmaps::COMMANDS,
         hyperloglog::COMMANDS,
         lists::COMMANDS,
+        sort::COMMANDS,
         transactions::COMMANDS,
         introspection::COMMANDS,
     ]
