@@ -193,6 +193,13 @@ fn read_lookup(entry: Option<&Entry>, field: Option<&[u8]>) -> Reply {
     value.map_or(Reply::Null, Reply::Bulk)
 }
 
+/// One key (or hash field) a fetch reads, and where its value goes.
+struct KeyRead {
+    index: usize,
+    key: Bytes,
+    field: Option<Bytes>,
+}
+
 /// A hop that reads what `lookups` name, on the shards holding them, and hands the values in
 /// the same order to `then`. Without a key to read it calls `then` at once.
 fn fetch(
@@ -202,8 +209,8 @@ fn fetch(
     then: impl FnOnce(Vec<Option<Bytes>>) -> Step + 'static,
 ) -> Step {
     let mut values: Vec<Option<Bytes>> = Vec::with_capacity(lookups.len());
-    // Per shard: (index in `values`, key, field).
-    let mut wanted: Vec<(usize, Vec<(usize, Bytes, Option<Bytes>)>)> = Vec::new();
+    // Per shard, what to read there.
+    let mut wanted: Vec<(usize, Vec<KeyRead>)> = Vec::new();
     for (index, lookup) in lookups.into_iter().enumerate() {
         let (key, field) = match lookup {
             Lookup::Known(v) => {
@@ -219,9 +226,10 @@ fn fetch(
         };
         values.push(None);
         let shard = key_shard(&key, shards);
+        let read = KeyRead { index, key, field };
         match wanted.iter_mut().find(|(s, _)| *s == shard) {
-            Some((_, group)) => group.push((index, key, field)),
-            None => wanted.push((shard, vec![(index, key, field)])),
+            Some((_, group)) => group.push(read),
+            None => wanted.push((shard, vec![read])),
         }
     }
     if wanted.is_empty() {
@@ -230,15 +238,13 @@ fn fetch(
     let mut ops: Vec<(usize, ShardOp)> = Vec::with_capacity(wanted.len());
     let mut slots: Vec<Vec<usize>> = Vec::with_capacity(wanted.len());
     for (shard, group) in wanted {
-        slots.push(group.iter().map(|(i, _, _)| *i).collect());
+        slots.push(group.iter().map(|r| r.index).collect());
         let op: ShardOp = Box::new(move |shard: &mut Shard| {
             let now = shard.env.now;
             let replies = without_recording(shard, |shard| {
                 group
                     .iter()
-                    .map(|(_, key, field)| {
-                        read_lookup(shard.ks.db(db).peek(key, now), field.as_deref())
-                    })
+                    .map(|r| read_lookup(shard.ks.db(db).peek(&r.key, now), r.field.as_deref()))
                     .collect()
             });
             HopOut::Reply(Reply::Array(replies))
@@ -662,12 +668,10 @@ mod tests {
                 .map(|a| Bytes::copy_from_slice(a.as_bytes()))
                 .collect()
         };
-        let o = parse(
-            &args("sort k BY nosort BY w_* LIMIT 1 2 GET # DESC ALPHA STORE d"),
-            false,
-        )
-        .ok()
-        .expect("valid");
+        let line = "sort k BY nosort BY w_* LIMIT 1 2 GET # DESC ALPHA STORE d";
+        let Ok(o) = parse(&args(line), false) else {
+            panic!("{line} is valid");
+        };
         assert!(o.dont_sort && o.desc && o.alpha);
         assert_eq!((o.offset, o.count, o.gets.len()), (1, 2, 1));
         assert_eq!(o.store.as_deref(), Some(&b"d"[..]));
