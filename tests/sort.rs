@@ -437,6 +437,41 @@ fn sort_by_pattern_is_atomic_with_multi_shard_writes() {
     writer.join().expect("the writer finished");
 }
 
+/// STORE's write reaches the append-only log: the destinations survive kill -9 and a restart
+/// with another shard count.
+#[test]
+fn stored_results_survive_a_restart_from_the_log() {
+    if against_redis() {
+        return;
+    }
+    let data = common::scratch_dir();
+    let conf = common::scratch_dir().join("ferrite.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[persistence]\ndir = \"{}\"\naof_enabled = true\naof_fsync = \"always\"\n",
+            data.display()
+        ),
+    )
+    .expect("write config");
+    let start = |shards| Server::start_with(shards, &["--config", conf.to_str().expect("utf-8")]);
+    let s = start(4);
+    let mut c = s.client();
+    c.setup("RPUSH src 3 1 2");
+    c.setup("MSET w_1 c w_2 b w_3 a");
+    c.setup("SET gone x");
+    check!(c, "SORT src STORE plain", Reply::int(3));
+    check!(c, "SORT src BY w_* ALPHA GET w_* STORE by_pattern", Reply::int(3));
+    check!(c, "SORT nosuch STORE gone", Reply::int(0));
+    drop(c);
+    drop(s); // SIGKILL: only the logs remain
+    let s = start(2);
+    let mut c = s.client();
+    check!(c, "LRANGE plain 0 -1", Reply::bulks(&["1", "2", "3"]));
+    check!(c, "LRANGE by_pattern 0 -1", Reply::bulks(&["a", "b", "c"]));
+    check!(c, "EXISTS gone", Reply::int(0));
+}
+
 const DIFF_LINES: &[&str] = &[
     "RPUSH l 3 1 2 10 -5 1.5 0x10 inf -inf",
     "SORT l",
