@@ -370,11 +370,13 @@ fn parse_hex(s: &str) -> Option<f64> {
         value = value * 16.0 + f64::from(c.to_digit(16)?);
     }
     let scale = exponent.saturating_sub(4i32.saturating_mul(frac_part.len() as i32));
-    let value = value * 2f64.powi(scale);
-    if value.is_infinite() || (value != 0.0 && value < f64::MIN_POSITIVE) {
+    // In two halves: 2^scale alone may not be representable where the product is.
+    let scaled = value * 2f64.powi(scale / 2) * 2f64.powi(scale - scale / 2);
+    // ERANGE: overflow, or a non-zero number that vanished (an exact subnormal is fine).
+    if scaled.is_infinite() || (value != 0.0 && scaled == 0.0) {
         return None;
     }
-    Some(value)
+    Some(scaled)
 }
 
 /// Redis's `sortCompare`: numeric by score then by the element's bytes; ALPHA by the BY values
@@ -646,6 +648,10 @@ mod tests {
             assert_eq!(parse_score(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
         assert_eq!(parse_score(b"0e-400"), Some(0.0));
+        // glibc: an inexact decimal subnormal is ERANGE, an exact hexadecimal one is not.
+        assert_eq!(parse_score(b"1e-310"), None);
+        assert_eq!(parse_score(b"0x1p-1074"), Some(f64::from_bits(1)));
+        assert_eq!(parse_score(b"0x1p1024"), None);
     }
 
     #[test]
