@@ -207,6 +207,35 @@ fn by_and_get_patterns_read_keys_on_every_shard() {
     check!(c, "SORT ids BY w_* ALPHA LIMIT 0 1", Reply::bulks(&["11"]));
 }
 
+/// Every key a pattern reads counts as a keyspace hit or miss, as in Redis.
+#[test]
+fn pattern_reads_count_as_hits_and_misses() {
+    let s = Server::start(4);
+    let mut c = s.client();
+    c.setup("RPUSH ids 1 2 3");
+    c.setup("MSET w_1 1 w_2 2");
+    let stat = |field: &str| -> i64 {
+        let value = s.info_field("stats", field).expect("in INFO stats");
+        value.parse().expect("a number")
+    };
+    let (hits, misses) = (stat("keyspace_hits"), stat("keyspace_misses"));
+    check!(
+        c,
+        "SORT ids BY w_* GET w_* GET #",
+        Reply::arr(vec![
+            Reply::nil(),
+            Reply::bulk("3"),
+            Reply::bulk("1"),
+            Reply::bulk("1"),
+            Reply::bulk("2"),
+            Reply::bulk("2"),
+        ])
+    );
+    // The source, then three BY reads and three GET reads: 5 found, 2 missing (w_3 twice).
+    assert_eq!(stat("keyspace_hits") - hits, 5);
+    assert_eq!(stat("keyspace_misses") - misses, 2);
+}
+
 #[test]
 fn store_writes_a_list_on_another_shard() {
     let s = Server::start(4);

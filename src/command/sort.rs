@@ -244,7 +244,11 @@ fn fetch(
             let replies = without_recording(shard, |shard| {
                 group
                     .iter()
-                    .map(|r| read_lookup(shard.ks.db(db).peek(&r.key, now), r.field.as_deref()))
+                    .map(|r| {
+                        // Counted as a hit or miss, as Redis's `lookupKeyRead` counts them.
+                        let entry = shard.ks.read(db, &r.key, now).map(|e| &*e);
+                        read_lookup(entry, r.field.as_deref())
+                    })
                     .collect()
             });
             HopOut::Reply(Reply::Array(replies))
