@@ -1,7 +1,8 @@
 //! SORT and SORT_RO against the real `ferrite` binary with four shards: every option and error on
-//! lists, sets and sorted sets, BY and GET patterns whose keys live on all four shards, STORE
-//! across shards (and its effect on WATCH), atomicity against concurrent multi-shard writes,
-//! RESP3 shapes, key specs, and a differential run against Debian's redis-server 7.0.
+//! lists, sets and sorted sets, BY and GET patterns whose keys live on all four shards (counted
+//! as keyspace hits and misses), STORE across shards (its effect on WATCH, its survival in the
+//! append-only log), atomicity against concurrent multi-shard writes, RESP3 shapes, key specs,
+//! and a differential run against Debian's redis-server 7.0.
 //!
 //! The differential lines are deterministic in Redis: sets are always sorted (never `BY nosort`
 //! without STORE), and ties only happen where Redis's stable sort keeps list order.
