@@ -21,6 +21,7 @@ pub mod lists;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod streams;
 pub mod strings;
 pub mod transactions;
@@ -517,6 +518,7 @@ pub fn families() -> impl Iterator<Item = &'static CommandSpec> {
         lists::COMMANDS,
         pubsub::COMMANDS,
         streams::COMMANDS,
+        sort::COMMANDS,
         transactions::COMMANDS,
         introspection::COMMANDS,
     ]
