@@ -9,7 +9,7 @@ use super::{
 };
 use crate::flags;
 use crate::glob;
-use crate::keyspace::HashValue;
+use crate::keyspace::{notify, HashValue};
 use crate::resp::{parse_i64, Reply};
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -65,6 +65,7 @@ fn hset(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     let h = ctx.create_as::<HashValue>(&key)?;
     let added = pairs.iter().filter(|(f, v)| h.set(f, v)).count();
+    ctx.notify(notify::HASH, "hset", &key);
     Ok(Reply::Int(added as i64))
 }
 
@@ -80,6 +81,9 @@ fn hsetnx(ctx: &mut Ctx<'_>) -> CmdResult {
     );
     let h = ctx.create_as::<HashValue>(&key)?;
     let added = h.get(&field).is_none() && h.set(&field, &value);
+    if added {
+        ctx.notify(notify::HASH, "hset", &key);
+    }
     Ok(Reply::Int(added as i64))
 }
 
@@ -113,6 +117,9 @@ fn hdel(ctx: &mut Ctx<'_>) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     let removed = fields.iter().filter(|f| h.remove(f)).count();
+    if removed > 0 {
+        ctx.notify(notify::HASH, "hdel", &key);
+    }
     ctx.drop_if_empty::<HashValue>(&key);
     Ok(Reply::Int(removed as i64))
 }
@@ -195,6 +202,7 @@ fn hincrby(ctx: &mut Ctx<'_>) -> CmdResult {
     let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
     ctx.create_as::<HashValue>(&key)?
         .set(&field, next.to_string().as_bytes());
+    ctx.notify(notify::HASH, "hincrby", &key);
     Ok(Reply::Int(next))
 }
 
@@ -216,6 +224,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_>) -> CmdResult {
         .unwrap_or_else(|| crate::resp::format_double(next));
     ctx.create_as::<HashValue>(&key)?
         .set(&field, text.as_bytes());
+    ctx.notify(notify::HASH, "hincrbyfloat", &key);
     Ok(Reply::bulk(text))
 }
 

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::flags;
 use crate::glob;
-use crate::keyspace::Entry;
+use crate::keyspace::{notify, Entry};
 use crate::resp::Reply;
 use crate::shard::{HopOut, Lock, Shard, Step};
 use crate::slot::{slot_shard, SLOT_COUNT};
@@ -173,11 +173,14 @@ static OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 fn del(ctx: &mut Ctx<'_>) -> CmdResult {
     let now = ctx.now;
     let db = ctx.db;
-    let removed = ctx.args[1..]
-        .iter()
-        .filter(|k| ctx.ks.db(db).remove_live(k, now).is_some())
-        .count();
-    Ok(Reply::Int(removed as i64))
+    let mut removed = 0;
+    for k in &ctx.args[1..] {
+        if ctx.ks.db(db).remove_live(k, now).is_some() {
+            ctx.ks.notify(notify::GENERIC, "del", db, k);
+            removed += 1;
+        }
+    }
+    Ok(Reply::Int(removed))
 }
 
 fn exists(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -225,6 +228,8 @@ fn rename_generic(ctx: &mut Ctx<'_>, nx: bool) -> Result<bool, OpError> {
     }
     if let Some(entry) = ctx.db().remove(&src) {
         ctx.db().put(&dst, entry);
+        ctx.notify(notify::GENERIC, "rename_from", &src);
+        ctx.notify(notify::GENERIC, "rename_to", &dst);
     }
     Ok(true)
 }
@@ -274,6 +279,7 @@ fn copy(ctx: &mut Ctx<'_>) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     dest.put(&dst, entry);
+    ctx.ks.notify(notify::GENERIC, "copy_to", target, &dst);
     Ok(Reply::Int(1))
 }
 
@@ -296,6 +302,8 @@ fn move_(ctx: &mut Ctx<'_>) -> CmdResult {
     }
     if let Some(entry) = from.remove(&key) {
         to.put(&key, entry);
+        ctx.notify(notify::GENERIC, "move_from", &key);
+        ctx.ks.notify(notify::GENERIC, "move_to", target, &key);
     }
     Ok(Reply::Int(1))
 }
@@ -354,8 +362,10 @@ fn expire_generic(ctx: &mut Ctx<'_>, unit_ms: i64, absolute: bool, cmd: &'static
     }
     if at <= now as i64 {
         ctx.db().remove(&key);
+        ctx.notify(notify::GENERIC, "del", &key);
     } else {
         ctx.db().set_expire(&key, at as u64, now);
+        ctx.notify(notify::GENERIC, "expire", &key);
     }
     Ok(Reply::Int(1))
 }
@@ -382,6 +392,7 @@ fn persist(ctx: &mut Ctx<'_>) -> CmdResult {
     let had = ctx.db().peek(&key, now).is_some_and(|e| e.expire_at != 0);
     if had {
         ctx.db().set_expire(&key, 0, now);
+        ctx.notify(notify::GENERIC, "persist", &key);
     }
     Ok(Reply::Int(had as i64))
 }
@@ -544,6 +555,7 @@ fn restore(ctx: &mut Ctx<'_>) -> CmdResult {
         now.saturating_sub(secs.saturating_mul(1000))
     });
     ctx.db().put(&key, entry);
+    ctx.notify(notify::GENERIC, "restore", &key);
     Ok(Reply::OK)
 }
 

@@ -12,7 +12,7 @@ use super::{
     Group, KeyRange, KeySpec, OpError, Run, WouldBlock,
 };
 use crate::flags;
-use crate::keyspace::Value;
+use crate::keyspace::{notify, Value};
 use crate::resp::Reply;
 
 type List = VecDeque<Bytes>;
@@ -81,6 +81,22 @@ pub const TIMEOUT_THEN_NUMKEYS: &[KeyRange] = &[KeyRange {
 enum End {
     Left,
     Right,
+}
+
+impl End {
+    fn push_event(self) -> &'static str {
+        match self {
+            End::Left => "lpush",
+            End::Right => "rpush",
+        }
+    }
+
+    fn pop_event(self) -> &'static str {
+        match self {
+            End::Left => "lpop",
+            End::Right => "rpop",
+        }
+    }
 }
 
 fn end_arg(arg: &[u8]) -> Result<End, OpError> {
@@ -161,6 +177,7 @@ fn mpop_generic(ctx: &mut Ctx<'_>, first: usize) -> CmdResult {
             .filter_map(|_| pop(list, end))
             .map(Reply::Bulk)
             .collect();
+        ctx.notify(notify::LIST, end.pop_event(), &key);
         ctx.drop_if_empty::<List>(&key);
         return Ok(Reply::Array(vec![Reply::Bulk(key), Reply::Array(popped)]));
     }
@@ -180,7 +197,9 @@ fn push_generic(ctx: &mut Ctx<'_>, end: End, create: bool) -> CmdResult {
     for v in values {
         push(list, end, v);
     }
-    Ok(Reply::Int(list.len() as i64))
+    let len = list.len();
+    ctx.notify(notify::LIST, end.push_event(), &key);
+    Ok(Reply::Int(len as i64))
 }
 
 fn lpush(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -233,6 +252,9 @@ fn pop_generic(ctx: &mut Ctx<'_>, end: End) -> CmdResult {
                 .collect(),
         ),
     };
+    if !matches!(&reply, Reply::Array(items) if items.is_empty()) {
+        ctx.notify(notify::LIST, end.pop_event(), &key);
+    }
     ctx.drop_if_empty::<List>(&key);
     Ok(reply)
 }
@@ -305,6 +327,7 @@ fn lset(ctx: &mut Ctx<'_>) -> CmdResult {
         .ok_or(OpError::NoSuchKey)?;
     let i = index(i, list.len()).ok_or_else(|| OpError::other("ERR index out of range"))?;
     list[i] = value;
+    ctx.notify(notify::LIST, "lset", &key);
     Ok(Reply::OK)
 }
 
@@ -328,7 +351,9 @@ fn linsert(ctx: &mut Ctx<'_>) -> CmdResult {
         return Ok(Reply::Int(-1));
     };
     list.insert(at + after as usize, value);
-    Ok(Reply::Int(list.len() as i64))
+    let len = list.len();
+    ctx.notify(notify::LIST, "linsert", &key);
+    Ok(Reply::Int(len as i64))
 }
 
 fn lrem(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -357,6 +382,9 @@ fn lrem(ctx: &mut Ctx<'_>) -> CmdResult {
     for &i in &positions {
         list.remove(i);
     }
+    if !positions.is_empty() {
+        ctx.notify(notify::LIST, "lrem", &key);
+    }
     ctx.drop_if_empty::<List>(&key);
     Ok(Reply::Int(positions.len() as i64))
 }
@@ -374,6 +402,7 @@ fn ltrim(ctx: &mut Ctx<'_>) -> CmdResult {
         }
         None => list.clear(),
     }
+    ctx.notify(notify::LIST, "ltrim", &key);
     ctx.drop_if_empty::<List>(&key);
     Ok(Reply::OK)
 }
@@ -467,11 +496,14 @@ fn move_generic(ctx: &mut Ctx<'_>, from: End, to: End) -> CmdResult {
     let Some(value) = pop(list, from) else {
         return Ok(Reply::Null);
     };
-    ctx.drop_if_empty::<List>(&src);
     match ctx.write_as::<List>(&dst, true)? {
         Some(target) => push(target, to, value.clone()),
         None => return Err(OpError::WrongType),
     }
+    // Redis's order: the push, then the pop, then the emptied source's deletion.
+    ctx.notify(notify::LIST, to.push_event(), &dst);
+    ctx.notify(notify::LIST, from.pop_event(), &src);
+    ctx.drop_if_empty::<List>(&src);
     Ok(Reply::Bulk(value))
 }
 
@@ -494,6 +526,7 @@ fn bpop_generic(ctx: &mut Ctx<'_>, end: End) -> CmdResult {
             continue;
         };
         if let Some(value) = pop(list, end) {
+            ctx.notify(notify::LIST, end.pop_event(), &key);
             ctx.drop_if_empty::<List>(&key);
             return Ok(Reply::Array(vec![Reply::Bulk(key), Reply::Bulk(value)]));
         }

@@ -33,7 +33,7 @@ use std::sync::LazyLock;
 
 use bytes::Bytes;
 
-use crate::keyspace::{Collection, Db, Keyspace};
+use crate::keyspace::{notify, Collection, Db, Keyspace};
 use crate::resp::{parse_i64, Reply};
 use crate::shard::{ClientState, ShardEnv, Step};
 
@@ -695,7 +695,7 @@ impl Ctx<'_> {
         self.write_as(key, true)?.ok_or(OpError::WrongType)
     }
 
-    /// Removes `key` once its collection is empty, as Redis does.
+    /// Removes `key` once its collection is empty, as Redis does (a `del` event).
     pub fn drop_if_empty<T: Collection>(&mut self, key: &[u8]) {
         let now = self.now;
         let db = self.ks.db(self.db);
@@ -705,7 +705,13 @@ impl Ctx<'_> {
             .is_some_and(|c| c.is_empty())
         {
             db.remove(key);
+            self.notify(notify::GENERIC, "del", key);
         }
+    }
+
+    /// A keyspace event of this command on `key` (see `keyspace::notify`).
+    pub fn notify(&mut self, class: u32, event: &'static str, key: &[u8]) {
+        self.ks.notify(class, event, self.db, key);
     }
 
     /// A lookup by a read command: counts a keyspace hit or miss.

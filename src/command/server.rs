@@ -11,6 +11,7 @@ use super::{
 use crate::config::Settings;
 use crate::flags;
 use crate::glob;
+use crate::keyspace::notify;
 use crate::keyspace::Db;
 use crate::resp::Reply;
 use crate::server::Server;
@@ -662,6 +663,7 @@ const PARAMS: &[Param] = &[
     live("proto-max-bulk-len", Kind::Memory, true),
     live("client-query-buffer-limit", Kind::Memory, true),
     live("hz", Kind::Int, true),
+    live("notify-keyspace-events", Kind::Text, true),
     inert("save", Kind::Text, ""),
     inert("appendonly", Kind::Bool, "no"),
     inert("appendfsync", Kind::Text, "everysec"),
@@ -671,7 +673,6 @@ const PARAMS: &[Param] = &[
     inert("maxmemory-policy", Kind::Text, "noeviction"),
     inert("timeout", Kind::Int, "0"),
     inert("tcp-keepalive", Kind::Int, "300"),
-    inert("notify-keyspace-events", Kind::Text, ""),
     inert("loglevel", Kind::Text, "notice"),
     inert("slowlog-log-slower-than", Kind::Int, "10000"),
     inert("slowlog-max-len", Kind::Int, "128"),
@@ -697,6 +698,7 @@ fn param_value(p: &Param, server: &Server, s: &Settings) -> String {
         "proto-max-bulk-len" => s.proto_max_bulk_len.to_string(),
         "client-query-buffer-limit" => s.client_query_buffer_limit.to_string(),
         "hz" => s.hz.to_string(),
+        "notify-keyspace-events" => notify::format(notify::flags()),
         name => s
             .inert
             .get(name)
@@ -795,7 +797,20 @@ fn config_set(ctx: &mut ConnCtx<'_>) -> ConnResult {
             }
             None => value,
         };
+        if p.name == "notify-keyspace-events" && notify::parse(&value).is_none() {
+            return Err(fail(
+                "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.",
+            ));
+        }
         changes.push((p.name, value));
+    }
+    // Process-wide, read by every shard (see keyspace::notify).
+    if let Some(flags) = changes
+        .iter()
+        .find(|(n, _)| *n == "notify-keyspace-events")
+        .and_then(|(_, v)| notify::parse(v))
+    {
+        notify::set_flags(flags);
     }
     if let Some((_, v)) = changes.iter().find(|(n, _)| *n == "maxclients") {
         ctx.env
@@ -835,7 +850,7 @@ fn apply_settings(s: &mut Settings, changes: &[(&'static str, String)]) {
                 s.client_query_buffer_limit = value.parse().unwrap_or(s.client_query_buffer_limit)
             }
             "hz" => s.hz = value.parse().unwrap_or(s.hz),
-            "maxclients" => {}
+            "maxclients" | "notify-keyspace-events" => {}
             _ => {
                 s.inert.insert(name, value.clone());
             }

@@ -11,7 +11,7 @@ use super::{
 };
 use crate::flags;
 use crate::glob;
-use crate::keyspace::{SetValue, Value};
+use crate::keyspace::{notify, SetValue, Value};
 use crate::resp::Reply;
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -61,9 +61,11 @@ fn sadd(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     let members: Vec<Bytes> = ctx.args[2..].to_vec();
     let s = ctx.create_as::<SetValue>(&key)?;
-    Ok(Reply::Int(
-        members.iter().filter(|m| s.insert(m)).count() as i64
-    ))
+    let added = members.iter().filter(|m| s.insert(m)).count();
+    if added > 0 {
+        ctx.notify(notify::SET, "sadd", &key);
+    }
+    Ok(Reply::Int(added as i64))
 }
 
 fn srem(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -73,6 +75,9 @@ fn srem(ctx: &mut Ctx<'_>) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     let removed = members.iter().filter(|m| s.remove(m)).count();
+    if removed > 0 {
+        ctx.notify(notify::SET, "srem", &key);
+    }
     ctx.drop_if_empty::<SetValue>(&key);
     Ok(Reply::Int(removed as i64))
 }
@@ -147,6 +152,9 @@ fn spop(ctx: &mut Ctx<'_>) -> CmdResult {
             members.push(m);
         }
     }
+    if !members.is_empty() {
+        ctx.notify(notify::SET, "spop", &key);
+    }
     ctx.drop_if_empty::<SetValue>(&key);
     Ok(match count {
         None => members.pop().map_or(Reply::Null, Reply::Bulk),
@@ -219,8 +227,11 @@ fn smove(ctx: &mut Ctx<'_>) -> CmdResult {
     if !moved {
         return Ok(Reply::Int(0));
     }
+    ctx.notify(notify::SET, "srem", &src);
     ctx.drop_if_empty::<SetValue>(&src);
-    ctx.create_as::<SetValue>(&dst)?.insert(&member);
+    if ctx.create_as::<SetValue>(&dst)?.insert(&member) {
+        ctx.notify(notify::SET, "sadd", &dst);
+    }
     Ok(Reply::Int(1))
 }
 
@@ -320,13 +331,21 @@ fn store(ctx: &mut Ctx<'_>, op: SetOp) -> CmdResult {
     let keys = ctx.args[2..].to_vec();
     let members = combine(ctx, &keys, op)?;
     let now = ctx.now;
-    ctx.db().remove_live(&dst, now);
+    let existed = ctx.db().remove_live(&dst, now).is_some();
     if !members.is_empty() {
         let mut s = SetValue::default();
         for m in &members {
             s.insert(m);
         }
         ctx.db().set(&dst, Value::Set(Box::new(s)), now);
+        let event = match op {
+            SetOp::Inter => "sinterstore",
+            SetOp::Union => "sunionstore",
+            SetOp::Diff => "sdiffstore",
+        };
+        ctx.notify(notify::SET, event, &dst);
+    } else if existed {
+        ctx.notify(notify::GENERIC, "del", &dst);
     }
     Ok(Reply::Int(members.len() as i64))
 }

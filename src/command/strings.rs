@@ -6,7 +6,7 @@ use super::{
     float_arg, int_arg, is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeySpec, OpError, Run,
 };
 use crate::flags;
-use crate::keyspace::{Entry, Value};
+use crate::keyspace::{notify, Entry, Value};
 use crate::resp::{parse_i64, Reply};
 
 pub static COMMANDS: &[CommandSpec] = &[
@@ -132,6 +132,7 @@ fn str_reply(ctx: &mut Ctx<'_>, key: &[u8], count_read: bool) -> CmdResult {
 fn store(ctx: &mut Ctx<'_>, key: &[u8], value: &[u8]) {
     let now = ctx.now;
     ctx.db().set(key, Value::string(value), now);
+    ctx.notify(notify::STRING, "set", key);
 }
 
 fn get(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -257,6 +258,10 @@ fn set(ctx: &mut Ctx<'_>) -> CmdResult {
         return Ok(old);
     }
     let value = Value::string(&ctx.args[2]);
+    ctx.notify(notify::STRING, "set", &key);
+    if let ExpireOpt::At(_) = expire {
+        ctx.notify(notify::GENERIC, "expire", &key);
+    }
     match expire {
         ExpireOpt::KeepTtl => ctx.db().set_keep_ttl(&key, value, now),
         ExpireOpt::At(at) => ctx.db().put(
@@ -295,6 +300,8 @@ fn setex_generic(ctx: &mut Ctx<'_>, unit: &[u8], cmd: &'static str) -> CmdResult
             access: now,
         },
     );
+    ctx.notify(notify::STRING, "set", &key);
+    ctx.notify(notify::GENERIC, "expire", &key);
     Ok(Reply::OK)
 }
 
@@ -363,6 +370,7 @@ fn getdel(ctx: &mut Ctx<'_>) -> CmdResult {
     let old = str_reply(ctx, &key, true)?;
     if old != Reply::Null {
         ctx.db().remove(&key);
+        ctx.notify(notify::GENERIC, "del", &key);
     }
     Ok(old)
 }
@@ -395,12 +403,18 @@ fn getex(ctx: &mut Ctx<'_>) -> CmdResult {
     match expire {
         ExpireOpt::At(at) if at <= now => {
             ctx.db().remove(&key);
+            ctx.notify(notify::GENERIC, "del", &key);
         }
         ExpireOpt::At(at) => {
             ctx.db().set_expire(&key, at, now);
+            ctx.notify(notify::GENERIC, "expire", &key);
         }
         ExpireOpt::Persist => {
+            let had_ttl = ctx.db().peek(&key, now).is_some_and(|e| e.expire_at != 0);
             ctx.db().set_expire(&key, 0, now);
+            if had_ttl {
+                ctx.notify(notify::GENERIC, "persist", &key);
+            }
         }
         _ => {}
     }
@@ -424,6 +438,7 @@ fn append(ctx: &mut Ctx<'_>) -> CmdResult {
     joined.extend_from_slice(&tail);
     ctx.db()
         .set_keep_ttl(&key, Value::from_bytes(joined.freeze()), now);
+    ctx.notify(notify::STRING, "append", &key);
     Ok(Reply::Int(len as i64))
 }
 
@@ -444,6 +459,7 @@ fn incr_generic(ctx: &mut Ctx<'_>, by: i64) -> CmdResult {
     let next = current.checked_add(by).ok_or(OpError::Overflow)?;
     ctx.db()
         .set_keep_ttl(&key, Value::string(next.to_string().as_bytes()), now);
+    ctx.notify(notify::STRING, "incrby", &key);
     Ok(Reply::Int(next))
 }
 
@@ -487,6 +503,7 @@ fn incrbyfloat(ctx: &mut Ctx<'_>) -> CmdResult {
         .unwrap_or_else(|| crate::resp::format_double(next));
     ctx.db()
         .set_keep_ttl(&key, Value::string(text.as_bytes()), now);
+    ctx.notify(notify::STRING, "incrbyfloat", &key);
     Ok(Reply::bulk(text))
 }
 
@@ -601,6 +618,7 @@ fn setrange(ctx: &mut Ctx<'_>) -> CmdResult {
     let len = buf.len();
     ctx.db()
         .set_keep_ttl(&key, Value::from_bytes(buf.freeze()), now);
+    ctx.notify(notify::STRING, "setrange", &key);
     Ok(Reply::Int(len as i64))
 }
 

@@ -21,7 +21,7 @@ use super::{
 };
 use crate::flags;
 use crate::glob;
-use crate::keyspace::{SetValue, Value, ZSetValue};
+use crate::keyspace::{notify, SetValue, Value, ZSetValue};
 use crate::resp::{parse_i64, Reply};
 
 const G: Group = Group::SortedSet;
@@ -273,9 +273,15 @@ fn collect(it: Box<dyn Iterator<Item = (&Bytes, f64)> + '_>) -> Items {
 
 /// Replaces `dst` with a sorted set of `items` (deleting it when there are none); returns the
 /// count. `hint` is the size Redis announces when it creates the destination.
-fn store_items(ctx: &mut Ctx<'_>, dst: &[u8], items: Items, hint: usize) -> usize {
+fn store_items(
+    ctx: &mut Ctx<'_>,
+    dst: &[u8],
+    items: Items,
+    hint: usize,
+    event: &'static str,
+) -> usize {
     let now = ctx.now;
-    ctx.db().remove_live(dst, now);
+    let existed = ctx.db().remove_live(dst, now).is_some();
     let n = items.len();
     if n > 0 {
         let mut z = ZSetValue::with_hint(hint, 0);
@@ -283,6 +289,9 @@ fn store_items(ctx: &mut Ctx<'_>, dst: &[u8], items: Items, hint: usize) -> usiz
             z.insert(m, *s);
         }
         ctx.db().set(dst, Value::ZSet(Box::new(z)), now);
+        ctx.notify(notify::ZSET, event, dst);
+    } else if existed {
+        ctx.notify(notify::GENERIC, "del", dst);
     }
     n
 }
@@ -391,6 +400,9 @@ fn add_generic(ctx: &mut Ctx<'_>, mut f: AddFlags, mut idx: usize) -> CmdResult 
             None => {}
         }
     }
+    if added + updated > 0 {
+        ctx.notify(notify::ZSET, if f.incr { "zincr" } else { "zadd" }, &key);
+    }
     ctx.drop_if_empty::<ZSetValue>(&key);
     if nan {
         return Err(err(NAN_ERR));
@@ -425,6 +437,9 @@ fn zrem(ctx: &mut Ctx<'_>) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     let removed = members.iter().filter(|m| z.remove(m).is_some()).count();
+    if removed > 0 {
+        ctx.notify(notify::ZSET, "zrem", &key);
+    }
     ctx.drop_if_empty::<ZSetValue>(&key);
     Ok(Reply::Int(removed as i64))
 }
@@ -685,13 +700,19 @@ fn zrangestore(ctx: &mut Ctx<'_>) -> CmdResult {
         Some(z) => select(z, &q),
         None => (Vec::new(), 0),
     };
-    Ok(Reply::Int(store_items(ctx, &dst, items, hint) as i64))
+    Ok(Reply::Int(
+        store_items(ctx, &dst, items, hint, "zrangestore") as i64,
+    ))
 }
 
 // ---- removals by range ----------------------------------------------------------------------
 
 /// Removes the ranks `lo..hi` of `key`'s set (parsed before the lookup, as Redis does).
-fn remove_ranks(ctx: &mut Ctx<'_>, ranks: impl FnOnce(&ZSetValue) -> (usize, usize)) -> CmdResult {
+fn remove_ranks(
+    ctx: &mut Ctx<'_>,
+    event: &'static str,
+    ranks: impl FnOnce(&ZSetValue) -> (usize, usize),
+) -> CmdResult {
     let key = ctx.args[1].clone();
     let Some(z) = ctx.write_as::<ZSetValue>(&key, false)? else {
         return Ok(Reply::Int(0));
@@ -701,28 +722,39 @@ fn remove_ranks(ctx: &mut Ctx<'_>, ranks: impl FnOnce(&ZSetValue) -> (usize, usi
     for m in &doomed {
         z.remove(m);
     }
+    if !doomed.is_empty() {
+        ctx.notify(notify::ZSET, event, &key);
+    }
     ctx.drop_if_empty::<ZSetValue>(&key);
     Ok(Reply::Int(doomed.len() as i64))
 }
 
 fn zremrangebyrank(ctx: &mut Ctx<'_>) -> CmdResult {
     let (start, end) = (int(&ctx.args[2])?, int(&ctx.args[3])?);
-    remove_ranks(ctx, |z| {
+    remove_ranks(ctx, "zremrangebyrank", |z| {
         rank_span(start, end, z.len()).map_or((0, 0), |(s, e)| (s, e + 1))
     })
 }
 
 fn zremrangebyscore(ctx: &mut Ctx<'_>) -> CmdResult {
     let (min, max) = score_range(&ctx.args[2], &ctx.args[3])?;
-    remove_ranks(ctx, |z| score_ranks(z, min, max))
+    remove_ranks(ctx, "zremrangebyscore", |z| score_ranks(z, min, max))
 }
 
 fn zremrangebylex(ctx: &mut Ctx<'_>) -> CmdResult {
     let (min, max) = lex_range(&ctx.args[2], &ctx.args[3])?;
-    remove_ranks(ctx, |z| lex_ranks(z, &min, &max))
+    remove_ranks(ctx, "zremrangebylex", |z| lex_ranks(z, &min, &max))
 }
 
 // ---- pops -----------------------------------------------------------------------------------
+
+fn pop_event(max: bool) -> &'static str {
+    if max {
+        "zpopmax"
+    } else {
+        "zpopmin"
+    }
+}
 
 /// Removes up to `count` elements from the low (or high) end.
 fn pop_items(z: &mut ZSetValue, max: bool, count: usize) -> Items {
@@ -754,6 +786,9 @@ fn pop_generic(ctx: &mut Ctx<'_>, max: bool) -> CmdResult {
         return Ok(Reply::Array(Vec::new()));
     };
     let items = pop_items(z, max, count.unwrap_or(1));
+    if !items.is_empty() {
+        ctx.notify(notify::ZSET, pop_event(max), &key);
+    }
     ctx.drop_if_empty::<ZSetValue>(&key);
     Ok(match count {
         // A single pop is one flat [member, score] in both protocols.
@@ -798,6 +833,7 @@ fn bpop_generic(ctx: &mut Ctx<'_>, max: bool) -> CmdResult {
             continue;
         };
         if let Some((member, score)) = pop_items(z, max, 1).pop() {
+            ctx.notify(notify::ZSET, pop_event(max), &key);
             ctx.drop_if_empty::<ZSetValue>(&key);
             return Ok(Reply::Array(vec![
                 Reply::Bulk(key),
@@ -856,6 +892,7 @@ fn mpop_generic(ctx: &mut Ctx<'_>, first: usize) -> CmdResult {
             continue;
         };
         let items = pop_items(z, max, count.unwrap_or(1));
+        ctx.notify(notify::ZSET, pop_event(max), &key);
         ctx.drop_if_empty::<ZSetValue>(&key);
         let items = items
             .into_iter()
@@ -1145,7 +1182,12 @@ fn combine_store(ctx: &mut Ctx<'_>, op: SetOp) -> CmdResult {
     let (c, _) = combine(ctx, 2, op, true, false)?;
     let dst = ctx.args[1].clone();
     let n = c.items.len();
-    Ok(Reply::Int(store_items(ctx, &dst, c.items, n) as i64))
+    let event = match op {
+        SetOp::Union => "zunionstore",
+        SetOp::Inter => "zinterstore",
+        SetOp::Diff => "zdiffstore",
+    };
+    Ok(Reply::Int(store_items(ctx, &dst, c.items, n, event) as i64))
 }
 
 fn zunion(ctx: &mut Ctx<'_>) -> CmdResult {

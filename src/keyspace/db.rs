@@ -109,6 +109,8 @@ pub struct Db {
     /// noted in `touched`, and a clear in `cleared`.
     pub(super) recording: bool,
     touched: Vec<Key>,
+    /// Keys expired while `expired` events are on, until the shard publishes them.
+    expired_keys: Vec<Key>,
     cleared: bool,
 }
 
@@ -141,6 +143,11 @@ impl Db {
         if self.recording {
             self.touched.push(key.into());
         }
+    }
+
+    /// The keys that expired since the last call, for `expired` events.
+    pub fn take_expired_keys(&mut self) -> Vec<Key> {
+        std::mem::take(&mut self.expired_keys)
     }
 
     /// The keys noted since the last call, and whether the database was cleared meanwhile.
@@ -257,6 +264,9 @@ impl Db {
                 self.len -= 1;
                 self.expires.swap_remove(key);
                 self.expired += 1;
+                if super::notify::enabled(super::notify::EXPIRED) {
+                    self.expired_keys.push(key.into());
+                }
                 None
             }
             EntryRef::Occupied(o) => Some(o.into_mut()),

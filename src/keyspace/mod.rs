@@ -11,6 +11,7 @@ mod db;
 pub mod geohash;
 mod hash;
 pub mod hll;
+pub mod notify;
 mod set;
 pub mod stream;
 mod value;
@@ -36,6 +37,8 @@ pub struct Keyspace {
     watches: std::collections::HashMap<(usize, Key), Vec<(u64, u64)>, ahash::RandomState>,
     /// Clients one of whose watched keys was written since they watched it.
     dirty_watchers: std::collections::HashSet<u64, ahash::RandomState>,
+    /// Keyspace events of the commands run since the shard last published them.
+    events: Vec<notify::KeyEvent>,
 }
 
 impl Keyspace {
@@ -48,7 +51,34 @@ impl Keyspace {
             recording: false,
             watches: Default::default(),
             dirty_watchers: Default::default(),
+            events: Vec::new(),
         }
+    }
+
+    /// Notes that `event` (of notification `class`) happened to `key`, if that class is on.
+    pub fn notify(&mut self, class: u32, event: &'static str, db: usize, key: &[u8]) {
+        if notify::enabled(class) {
+            self.events.push(notify::KeyEvent {
+                event,
+                db,
+                key: bytes::Bytes::copy_from_slice(key),
+            });
+        }
+    }
+
+    /// The events to publish: keys that expired first (they expired when a command looked them
+    /// up, before it acted), then what commands noted.
+    pub fn take_events(&mut self) -> Vec<notify::KeyEvent> {
+        let mut out = Vec::new();
+        for (db, d) in self.dbs.iter_mut().enumerate() {
+            out.extend(d.take_expired_keys().into_iter().map(|k| notify::KeyEvent {
+                event: "expired",
+                db,
+                key: bytes::Bytes::copy_from_slice(&k),
+            }));
+        }
+        out.append(&mut self.events);
+        out
     }
 
     pub fn db(&mut self, index: usize) -> &mut Db {

@@ -320,6 +320,8 @@ impl Shard {
             // Writes of plan hops wake blocked commands here; direct writes already did.
             self.serve_blocked();
             self.expire_blocked();
+            // Events of plan hops and of keys that expired on a lookup.
+            self.publish_events();
             if !self.outbox.congested() {
                 self.for_each_listed(|s| &mut s.input_ready, Shard::process_input);
             }
@@ -377,6 +379,7 @@ impl Shard {
                 }
             }
         }
+        self.publish_events();
     }
 
     // ---- messages -------------------------------------------------------------------------
@@ -553,6 +556,7 @@ impl Shard {
                 Err(e) => Reply::from(e),
             }
         });
+        self.publish_events();
         if let Some(wait) = blocked {
             // It changed nothing: the keys it looked up for writing are not news to waiters
             // (and a retried waiter must not wake itself for ever).

@@ -11,6 +11,7 @@ use ahash::RandomState;
 use bytes::Bytes;
 
 use super::Shard;
+use crate::keyspace::notify;
 use crate::resp::Reply;
 
 /// A subscriber that falls this far behind is disconnected, as Redis's default
@@ -140,6 +141,37 @@ impl Shard {
             self.dirty.push(token);
         }
         delivered
+    }
+
+    /// Publishes the keyspace events of the commands run here since the last call.
+    pub(super) fn publish_events(&mut self) {
+        if notify::flags() == 0 {
+            return;
+        }
+        let events = self.ks.take_events();
+        self.broadcast_events(events);
+    }
+
+    /// Publishes keyspace events to the subscribers of every shard, in order.
+    pub(super) fn broadcast_events(&mut self, events: Vec<notify::KeyEvent>) {
+        let messages: Vec<(Bytes, Bytes)> = events.iter().flat_map(|e| e.messages()).collect();
+        if messages.is_empty() {
+            return;
+        }
+        let messages = std::sync::Arc::new(messages);
+        for shard in 0..self.env.shards {
+            let messages = messages.clone();
+            let deliver = move |s: &mut Shard| {
+                for (channel, message) in messages.iter() {
+                    s.publish_here(channel, message);
+                }
+            };
+            if shard == self.env.id {
+                deliver(self);
+            } else {
+                self.send(shard, super::Msg::Do(Box::new(deliver)));
+            }
+        }
     }
 
     /// Drops a closing connection's subscriptions from this shard's registry.

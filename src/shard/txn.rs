@@ -544,6 +544,8 @@ pub fn commands_plan(
         if !write || per_shard.is_empty() {
             return Step::Reply(reply);
         }
+        // The commands' keyspace events go out once their writes are in place.
+        let mut events = Some(temp.take_events()).filter(|e| !e.is_empty());
         let ops = per_shard
             .into_iter()
             .map(|(s, keys)| {
@@ -554,6 +556,7 @@ pub fn commands_plan(
                         (d, k, entry)
                     })
                     .collect();
+                let events = events.take();
                 let op: ShardOp = Box::new(move |shard: &mut Shard| {
                     for (d, k, e) in finals {
                         match e {
@@ -562,6 +565,9 @@ pub fn commands_plan(
                                 shard.ks.db(d).remove(&k);
                             }
                         }
+                    }
+                    if let Some(events) = events {
+                        shard.broadcast_events(events);
                     }
                     HopOut::Reply(Reply::OK)
                 });
