@@ -79,6 +79,34 @@ const SCRIPT: &[&str] = &[
     "ZINTERSTORE z4 1 z3",
     "ZRANGESTORE z5 z3 0 -1",
     "BZPOPMIN z3 0",
+    // bitmaps, HyperLogLog, geo
+    "SETBIT b1 7 1",
+    "BITOP OR b2 b1",
+    "BITOP OR b2 nothing",
+    "BITFIELD b3 SET u8 0 255 GET u8 0",
+    "BITFIELD b3 OVERFLOW FAIL INCRBY u8 0 10",
+    "PFADD p1 a b",
+    "PFADD p1 a",
+    "PFMERGE p2 p1",
+    "GEOADD g1 13.361389 38.115556 Palermo 15.087269 37.502669 Catania",
+    "GEOSEARCHSTORE g2 g1 FROMLONLAT 15 37 BYRADIUS 200 km",
+    // streams
+    "XADD x1 1-0 f v",
+    "XADD x1 MAXLEN 1 2-0 f v",
+    "XDEL x1 2-0",
+    "XGROUP CREATE x1 grp $",
+    "XGROUP CREATECONSUMER x1 grp alice",
+    "XGROUP DELCONSUMER x1 grp alice",
+    "XGROUP SETID x1 grp 0",
+    "XSETID x1 5-0",
+    "XGROUP DESTROY x1 grp",
+    // transactions and SORT
+    "MULTI",
+    "RPUSH m1 3 1 2",
+    "INCR m2",
+    "EXEC",
+    "SORT m1 STORE m3",
+    "SORT nothing STORE m3",
 ];
 
 /// (channel, message) pairs as a subscriber received them.

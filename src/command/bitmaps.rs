@@ -12,7 +12,7 @@ use bytes::Bytes;
 
 use super::{int_arg, is_opt, spec, CmdResult, CommandSpec, Ctx, Group, KeySpec, OpError, Run};
 use crate::flags;
-use crate::keyspace::Value;
+use crate::keyspace::{notify, Value};
 use crate::resp::{parse_i64, Reply};
 
 const G: Group = Group::Bitmap;
@@ -151,6 +151,7 @@ fn setbit(ctx: &mut Ctx<'_>) -> CmdResult {
         put_bit(s, offset, on == 1);
         old
     })?;
+    ctx.notify(notify::STRING, "setbit", &key);
     Ok(Reply::Int(old as i64))
 }
 
@@ -352,7 +353,9 @@ fn bitop(ctx: &mut Ctx<'_>) -> CmdResult {
     let dest = ctx.args[2].clone();
     let now = ctx.now;
     if maxlen == 0 {
-        ctx.db().remove(&dest);
+        if ctx.db().remove(&dest).is_some() {
+            ctx.notify(notify::GENERIC, "del", &dest);
+        }
         return Ok(Reply::Int(0));
     }
     let byte = |s: &Bytes, i: usize| s.get(i).copied().unwrap_or(0);
@@ -372,6 +375,7 @@ fn bitop(ctx: &mut Ctx<'_>) -> CmdResult {
     }
     ctx.db()
         .set(&dest, Value::from_bytes(Bytes::from(out)), now);
+    ctx.notify(notify::STRING, "set", &dest);
     Ok(Reply::Int(maxlen as i64))
 }
 
@@ -627,9 +631,17 @@ fn bitfield_generic(ctx: &mut Ctx<'_>, read_only: bool) -> CmdResult {
             "ERR BITFIELD_RO only supports the GET subcommand",
         ));
     }
-    let replies = with_bits(ctx, &key, highest, |s| {
+    let replies: Vec<Reply> = with_bits(ctx, &key, highest, |s| {
         fields.iter().map(|f| apply_field(s, f)).collect()
     })?;
+    // A write refused by OVERFLOW FAIL (a nil) changes nothing.
+    let changed = fields
+        .iter()
+        .zip(&replies)
+        .any(|(f, r)| !matches!(f.op, FieldOp::Get) && *r != Reply::Null);
+    if changed {
+        ctx.notify(notify::STRING, "setbit", &key);
+    }
     Ok(Reply::Array(replies))
 }
 

@@ -27,7 +27,7 @@ use super::{
 };
 use crate::flags;
 use crate::keyspace::geohash::{self, Shape, ShapeKind};
-use crate::keyspace::{Value, ZSetValue};
+use crate::keyspace::{notify, Value, ZSetValue};
 use crate::resp::{parse_i64, Reply};
 
 const G: Group = Group::Geo;
@@ -799,8 +799,11 @@ fn search_reply(points: Vec<Point>, q: &Query) -> Reply {
 /// the query's unit with STOREDIST); deletes it when there are none.
 fn store_points(ctx: &mut Ctx<'_>, dst: &[u8], points: Vec<Point>, q: &Query) -> usize {
     let now = ctx.now;
-    ctx.db().remove_live(dst, now);
+    let existed = ctx.db().remove_live(dst, now).is_some();
     let n = points.len();
+    if n == 0 && existed {
+        ctx.notify(notify::GENERIC, "del", dst);
+    }
     if n > 0 {
         let longest = points.iter().map(|p| p.member.len()).max().unwrap_or(0);
         let mut z = ZSetValue::with_hint(n, longest);
@@ -813,6 +816,12 @@ fn store_points(ctx: &mut Ctx<'_>, dst: &[u8], points: Vec<Point>, q: &Query) ->
             z.insert(&p.member, score);
         }
         ctx.db().set(dst, Value::ZSet(Box::new(z)), now);
+        let event = if super::is_opt(&ctx.args[0], "geosearchstore") {
+            "geosearchstore"
+        } else {
+            "georadiusstore"
+        };
+        ctx.notify(notify::ZSET, event, dst);
     }
     n
 }

@@ -11,7 +11,7 @@ use super::bitmaps::edit_string;
 use super::{spec, CmdResult, CommandSpec, ConnCtx, Ctx, Group, KeySpec, OpError, Run};
 use crate::flags;
 use crate::keyspace::hll::{self, HllError};
-use crate::keyspace::Value;
+use crate::keyspace::{notify, Value};
 use crate::resp::Reply;
 use crate::shard::Step;
 
@@ -82,7 +82,7 @@ fn edit_hll<R>(
 fn pfadd(ctx: &mut Ctx<'_>) -> CmdResult {
     let key = ctx.args[1].clone();
     let elements: Vec<Bytes> = ctx.args[2..].to_vec();
-    edit_hll(ctx, &key, |s, created| {
+    let reply = edit_hll(ctx, &key, |s, created| {
         let mut updated = created;
         for e in &elements {
             updated |= hll::add(s, e)?;
@@ -91,7 +91,11 @@ fn pfadd(ctx: &mut Ctx<'_>) -> CmdResult {
             hll::invalidate_cache(s);
         }
         Ok(Reply::Int(updated as i64))
-    })
+    })?;
+    if reply == Reply::Int(1) {
+        ctx.notify(notify::STRING, "pfadd", &key);
+    }
+    Ok(reply)
 }
 
 fn pfcount(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -131,7 +135,7 @@ fn pfmerge(ctx: &mut Ctx<'_>) -> CmdResult {
             hll::merge_into(&mut max, s)?;
         }
     }
-    edit_hll(ctx, &keys[0], |s, _| {
+    let reply = edit_hll(ctx, &keys[0], |s, _| {
         if dense {
             hll::to_dense(s)?;
         }
@@ -144,7 +148,9 @@ fn pfmerge(ctx: &mut Ctx<'_>) -> CmdResult {
         }
         hll::invalidate_cache(s);
         Ok(Reply::OK)
-    })
+    })?;
+    ctx.notify(notify::STRING, "pfadd", &keys[0]);
+    Ok(reply)
 }
 
 fn pfdebug(ctx: &mut Ctx<'_>) -> CmdResult {

@@ -25,7 +25,7 @@ use super::{
     Run,
 };
 use crate::flags;
-use crate::keyspace::{Entry, Value};
+use crate::keyspace::{notify, Entry, Value};
 use crate::resp::{parse_i64, Reply};
 use crate::shard::txn::by_shard;
 use crate::shard::{HopOut, Lock, Shard, ShardOp, Step};
@@ -583,11 +583,13 @@ fn store_list(dest: Bytes, values: Vec<Option<Bytes>>, db: usize, shards: usize)
     let dest_shard = key_shard(&dest, shards);
     let write: ShardOp = Box::new(move |shard: &mut Shard| {
         let now = shard.env.now;
-        let db = shard.ks.db(db);
         if list.is_empty() {
-            db.remove(&dest);
+            if shard.ks.db(db).remove(&dest).is_some() {
+                shard.ks.notify(notify::GENERIC, "del", db, &dest);
+            }
         } else {
-            db.set(&dest, Value::List(Box::new(list)), now);
+            shard.ks.db(db).set(&dest, Value::List(Box::new(list)), now);
+            shard.ks.notify(notify::LIST, "sortstore", db, &dest);
         }
         HopOut::Reply(Reply::OK)
     });

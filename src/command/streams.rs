@@ -18,7 +18,7 @@ use super::{
 };
 use crate::flags;
 use crate::keyspace::stream::{Consumer, Group as ConsumerGroup, StreamId, Trim};
-use crate::keyspace::StreamValue;
+use crate::keyspace::{notify, StreamValue};
 use crate::resp::{parse_i64, Reply};
 
 const G: Group = Group::Stream;
@@ -525,8 +525,13 @@ fn xadd(ctx: &mut Ctx<'_>) -> CmdResult {
         return Err(too_small());
     }
     s.append(id, fields.to_vec());
-    if let Some(rule) = parsed.trim.rule {
-        s.trim(rule, parsed.trim.approx, parsed.trim.limit);
+    let trimmed = match parsed.trim.rule {
+        Some(rule) => s.trim(rule, parsed.trim.approx, parsed.trim.limit),
+        None => 0,
+    };
+    ctx.notify(notify::STREAM, "xadd", &key);
+    if trimmed > 0 {
+        ctx.notify(notify::STREAM, "xtrim", &key);
     }
     Ok(id_reply(id))
 }
@@ -548,6 +553,9 @@ fn xtrim(ctx: &mut Ctx<'_>) -> CmdResult {
         Some(rule) => s.trim(rule, parsed.trim.approx, parsed.trim.limit),
         None => 0,
     };
+    if removed > 0 {
+        ctx.notify(notify::STREAM, "xtrim", &key);
+    }
     Ok(Reply::Int(removed as i64))
 }
 
@@ -603,7 +611,11 @@ fn xdel(ctx: &mut Ctx<'_>) -> CmdResult {
     let Some(s) = ctx.write_as::<StreamValue>(&key, false)? else {
         return Ok(Reply::Int(0));
     };
-    Ok(Reply::Int(s.delete(&ids) as i64))
+    let deleted = s.delete(&ids);
+    if deleted > 0 {
+        ctx.notify(notify::STREAM, "xdel", &key);
+    }
+    Ok(Reply::Int(deleted as i64))
 }
 
 // ---- XREAD, XREADGROUP ----------------------------------------------------------------------
@@ -1303,6 +1315,7 @@ fn xsetid(ctx: &mut Ctx<'_>) -> CmdResult {
     if max_deleted != StreamId::MIN {
         s.max_deleted_id = max_deleted;
     }
+    ctx.notify(notify::STREAM, "xsetid", &key);
     Ok(Reply::OK)
 }
 
@@ -1370,6 +1383,7 @@ fn xgroup_create(ctx: &mut Ctx<'_>) -> CmdResult {
         return Err(err("BUSYGROUP Consumer Group name already exists"));
     }
     s.groups.insert(group, ConsumerGroup::new(id, entries_read));
+    ctx.notify(notify::STREAM, "xgroup-create", &key);
     Ok(Reply::OK)
 }
 
@@ -1390,13 +1404,20 @@ fn xgroup_setid(ctx: &mut Ctx<'_>) -> CmdResult {
         g.last_id = id;
         g.entries_read = entries_read;
     }
+    let key = ctx.args[2].clone();
+    ctx.notify(notify::STREAM, "xgroup-setid", &key);
     Ok(Reply::OK)
 }
 
 fn xgroup_destroy(ctx: &mut Ctx<'_>) -> CmdResult {
     let group = ctx.args[3].clone();
     let s = xgroup_stream(ctx, false)?;
-    Ok(Reply::Int(s.groups.remove(&group).is_some() as i64))
+    let destroyed = s.groups.remove(&group).is_some();
+    if destroyed {
+        let key = ctx.args[2].clone();
+        ctx.notify(notify::STREAM, "xgroup-destroy", &key);
+    }
+    Ok(Reply::Int(destroyed as i64))
 }
 
 fn xgroup_createconsumer(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -1406,6 +1427,10 @@ fn xgroup_createconsumer(ctx: &mut Ctx<'_>) -> CmdResult {
     let created = s.groups.get_mut(&group).is_some_and(|g| {
         !g.consumers.contains_key(&consumer) && g.touch_consumer(&consumer, now).1
     });
+    if created {
+        let key = ctx.args[2].clone();
+        ctx.notify(notify::STREAM, "xgroup-createconsumer", &key);
+    }
     Ok(Reply::Int(created as i64))
 }
 
@@ -1415,9 +1440,12 @@ fn xgroup_delconsumer(ctx: &mut Ctx<'_>) -> CmdResult {
     let pending = s
         .groups
         .get_mut(&group)
-        .and_then(|g| g.delete_consumer(&consumer))
-        .unwrap_or(0);
-    Ok(Reply::Int(pending as i64))
+        .and_then(|g| g.delete_consumer(&consumer));
+    if pending.is_some() {
+        let key = ctx.args[2].clone();
+        ctx.notify(notify::STREAM, "xgroup-delconsumer", &key);
+    }
+    Ok(Reply::Int(pending.unwrap_or(0) as i64))
 }
 
 fn xgroup_help(_: &mut super::ConnCtx<'_>) -> Result<crate::shard::Step, OpError> {
