@@ -326,7 +326,7 @@ fn store(ctx: &mut Ctx<'_>, op: SetOp) -> CmdResult {
         for m in &members {
             s.insert(m);
         }
-        ctx.db().set(&dst, Value::Set(Box::new(s)), now);
+        ctx.db().set(&dst, Value::Set(s), now);
     }
     Ok(Reply::Int(members.len() as i64))
 }

@@ -11,7 +11,9 @@ mod db;
 pub mod geohash;
 mod hash;
 pub mod hll;
+pub mod packed;
 mod set;
+pub mod thresholds;
 mod value;
 mod zset;
 

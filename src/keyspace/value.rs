@@ -13,11 +13,13 @@ pub enum Value {
     SmallStr(SmallBytes),
     /// A longer string; replies share it rather than copy it.
     Str(Bytes),
-    Hash(Box<HashValue>),
-    Set(Box<SetValue>),
+    /// Collections hold their small encodings inline here and box only the big ones, so a small
+    /// hash, set or sorted set costs one allocation: its packed buffer.
+    Hash(HashValue),
+    Set(SetValue),
     /// A list; Redis 7.0 reports every list as a quicklist.
     List(Box<std::collections::VecDeque<Bytes>>),
-    ZSet(Box<ZSetValue>),
+    ZSet(ZSetValue),
 }
 
 impl Value {
@@ -109,7 +111,7 @@ pub trait Collection: Default {
 }
 
 macro_rules! collection {
-    ($t:ty, $variant:ident) => {
+    ($t:ty, $variant:ident, $wrap:expr) => {
         impl Collection for $t {
             fn of(value: &Value) -> Option<&Self> {
                 match value {
@@ -126,7 +128,7 @@ macro_rules! collection {
             }
 
             fn into_value(self) -> Value {
-                Value::$variant(Box::new(self))
+                Value::$variant($wrap(self))
             }
 
             fn is_empty(&self) -> bool {
@@ -136,7 +138,27 @@ macro_rules! collection {
     };
 }
 
-collection!(HashValue, Hash);
-collection!(SetValue, Set);
-collection!(std::collections::VecDeque<Bytes>, List);
-collection!(ZSetValue, ZSet);
+collection!(HashValue, Hash, std::convert::identity);
+collection!(SetValue, Set, std::convert::identity);
+collection!(std::collections::VecDeque<Bytes>, List, Box::new);
+collection!(ZSetValue, ZSet, std::convert::identity);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyspace::{Entry, Key};
+
+    /// Every key pays for an entry in its slot's table; small collections live inline in it.
+    #[test]
+    fn entries_stay_small() {
+        let sizes = [
+            ("Value", std::mem::size_of::<Value>()),
+            ("HashValue", std::mem::size_of::<HashValue>()),
+            ("SetValue", std::mem::size_of::<SetValue>()),
+            ("ZSetValue", std::mem::size_of::<ZSetValue>()),
+            ("Entry", std::mem::size_of::<Entry>()),
+            ("(Key, Entry)", std::mem::size_of::<(Key, Entry)>()),
+        ];
+        assert!(sizes[0].1 <= 40 && sizes[5].1 <= 88, "{sizes:?}");
+    }
+}

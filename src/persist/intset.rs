@@ -42,23 +42,13 @@ pub fn decode(blob: &[u8]) -> Result<Vec<i64>> {
     Ok(out)
 }
 
-/// Encodes strictly ascending integers as an intset of the smallest width that holds them all.
-pub fn encode(values: &[i64]) -> Vec<u8> {
-    debug_assert!(values.windows(2).all(|w| w[0] < w[1]));
-    let fits = |lo: i64, hi: i64| values.iter().all(|&v| (lo..=hi).contains(&v));
-    let width: usize = if fits(i16::MIN as i64, i16::MAX as i64) {
-        2
-    } else if fits(i32::MIN as i64, i32::MAX as i64) {
-        4
-    } else {
-        8
-    };
-    let mut out = Vec::with_capacity(HEADER_SIZE + values.len() * width);
+/// An intset of `count` elements of `width` bytes whose little-endian bytes are `body` (the
+/// keyspace keeps them in this layout, and its width, like Redis's, never narrows).
+pub fn encode_raw(width: usize, count: usize, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_SIZE + body.len());
     out.extend_from_slice(&(width as u32).to_le_bytes());
-    out.extend_from_slice(&(values.len() as u32).to_le_bytes());
-    for &v in values {
-        out.extend_from_slice(&v.to_le_bytes()[..width]);
-    }
+    out.extend_from_slice(&(count as u32).to_le_bytes());
+    out.extend_from_slice(body);
     out
 }
 
@@ -66,6 +56,23 @@ pub fn encode(values: &[i64]) -> Vec<u8> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Strictly ascending integers as an intset of the smallest width that holds them all.
+    fn encode(values: &[i64]) -> Vec<u8> {
+        let fits = |lo: i64, hi: i64| values.iter().all(|&v| (lo..=hi).contains(&v));
+        let width: usize = if fits(i16::MIN as i64, i16::MAX as i64) {
+            2
+        } else if fits(i32::MIN as i64, i32::MAX as i64) {
+            4
+        } else {
+            8
+        };
+        let body: Vec<u8> = values
+            .iter()
+            .flat_map(|v| v.to_le_bytes()[..width].to_vec())
+            .collect();
+        encode_raw(width, values.len(), &body)
+    }
 
     #[test]
     fn decodes_and_re_encodes_what_redis_wrote() {

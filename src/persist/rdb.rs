@@ -484,10 +484,11 @@ pub fn write_list<'a>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'a [u8
     }
 }
 
-/// An all-integer set as `SET_INTSET`; `values` strictly ascending.
-pub fn write_intset(out: &mut Vec<u8>, values: &[i64]) {
+/// An all-integer set as `SET_INTSET`: `count` strictly ascending elements of `width` bytes,
+/// little-endian, in `body`.
+pub fn write_intset(out: &mut Vec<u8>, width: usize, count: usize, body: &[u8]) {
     out.push(ObjectType::SetIntset.into());
-    write_string(out, &intset::encode(values));
+    write_string(out, &intset::encode_raw(width, count, body));
 }
 
 /// A set as `SET`: its size, then its members.

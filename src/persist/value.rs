@@ -23,27 +23,23 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::SmallStr(s) => rdb::write_string_object(out, s.as_slice()),
         Value::Str(s) => rdb::write_string_object(out, s),
         Value::List(items) => rdb::write_list(out, items.iter().map(|b| &b[..])),
-        Value::Set(set) => match &**set {
-            SetValue::Ints(ints) => rdb::write_intset(out, ints),
+        Value::Set(set) => match set {
+            SetValue::Ints(ints) => rdb::write_intset(out, ints.width(), ints.len(), ints.body()),
+            // Redis 7.0 has no packed sets: a small set of strings is a plain SET there.
+            SetValue::Packed { buf, len } => {
+                rdb::write_set(out, *len, buf.elements().map(|(_, m)| m))
+            }
             SetValue::Table(t) => rdb::write_set(out, t.len(), t.iter().map(|b| &b[..])),
         },
-        Value::Hash(hash) => match &**hash {
-            HashValue::Compact(pairs) => {
-                rdb::write_hash_listpack(out, pairs.iter().map(|(f, v)| (&f[..], &v[..])))
-            }
-            HashValue::Table(t) => {
-                rdb::write_hash(out, t.len(), t.iter().map(|(f, v)| (&f[..], &v[..])))
-            }
+        Value::Hash(hash) => match hash {
+            HashValue::Compact { .. } => rdb::write_hash_listpack(out, hash.iter()),
+            HashValue::Table(_) => rdb::write_hash(out, hash.len(), hash.iter()),
         },
-        Value::ZSet(zset) => match &**zset {
-            ZSetValue::Compact(pairs) => {
-                rdb::write_zset_listpack(out, pairs.iter().map(|(m, s)| (&m[..], *s)))
+        Value::ZSet(zset) => match zset {
+            ZSetValue::Compact { .. } => rdb::write_zset_listpack(out, zset.iter()),
+            ZSetValue::Skip(_) => {
+                rdb::write_zset_skiplist(out, zset.len(), zset.range(0, zset.len(), true))
             }
-            ZSetValue::Skip(_) => rdb::write_zset_skiplist(
-                out,
-                zset.len(),
-                zset.range(0, zset.len(), true).map(|(m, s)| (&m[..], s)),
-            ),
         },
     }
 }
@@ -69,21 +65,21 @@ pub fn into_value(value: RdbValue) -> Result<Value> {
             for n in ints {
                 set.insert(n.to_string().as_bytes());
             }
-            Value::Set(Box::new(set))
+            Value::Set(set)
         }
         RdbValue::Set(members) => {
             let mut set = SetValue::default();
             for m in &members {
                 set.insert(m);
             }
-            Value::Set(Box::new(set))
+            Value::Set(set)
         }
         RdbValue::Hash(pairs) => {
             let mut hash = HashValue::default();
             for (f, v) in &pairs {
                 hash.set(f, v);
             }
-            Value::Hash(Box::new(hash))
+            Value::Hash(hash)
         }
         RdbValue::ZSet(pairs) => zset_value(pairs),
     })
@@ -96,7 +92,7 @@ pub fn zset_value(pairs: Vec<(Bytes, f64)>) -> Value {
     for (m, score) in &pairs {
         zset.insert(m, *score);
     }
-    Value::ZSet(Box::new(zset))
+    Value::ZSet(zset)
 }
 
 #[cfg(test)]
@@ -110,13 +106,10 @@ mod tests {
             Value::SmallStr(_) | Value::Str(_) => vec![v.as_str().unwrap_or_default().to_vec()],
             Value::List(l) => l.iter().map(|b| b.to_vec()).collect(),
             Value::Set(s) => s.members().iter().map(|b| b.to_vec()).collect(),
-            Value::Hash(h) => h
-                .iter()
-                .map(|(f, v)| [&f[..], b"=", &v[..]].concat())
-                .collect(),
+            Value::Hash(h) => h.iter().map(|(f, v)| [f, b"=", v].concat()).collect(),
             Value::ZSet(z) => z
                 .iter()
-                .map(|(m, s)| [&m[..], b"=", &s.to_bits().to_le_bytes()].concat())
+                .map(|(m, s)| [m, b"=", &s.to_bits().to_le_bytes()].concat())
                 .collect(),
         };
         if !matches!(v, Value::List(_)) {
@@ -164,14 +157,14 @@ mod tests {
                 for m in members {
                     s.insert(&m);
                 }
-                Value::Set(Box::new(s))
+                Value::Set(s)
             }),
             prop_oneof![many(20), many(300)].prop_map(|fields| {
                 let mut h = HashValue::default();
                 for (i, f) in fields.iter().enumerate() {
                     h.set(f, &fields[(i * 7) % fields.len()]);
                 }
-                Value::Hash(Box::new(h))
+                Value::Hash(h)
             }),
             prop_oneof![
                 proptest::collection::vec((member(), -1e6f64..1e6), 1..20),
@@ -188,7 +181,7 @@ mod tests {
                 if z.is_empty() {
                     z.insert(b"x", 0.0);
                 }
-                Value::ZSet(Box::new(z))
+                Value::ZSet(z)
             }),
         ]
     }
@@ -228,7 +221,7 @@ mod tests {
         let mut ints = SetValue::default();
         ints.insert(b"5");
         let mut out = Vec::new();
-        encode_value(&Value::Set(Box::new(ints)), &mut out);
+        encode_value(&Value::Set(ints), &mut out);
         assert_eq!(out[0], u8::from(ObjectType::SetIntset));
         // A SET whose members are all integers loads as an intset, as in Redis.
         let mut plain = vec![u8::from(ObjectType::Set), 2];
