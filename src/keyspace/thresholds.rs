@@ -89,6 +89,17 @@ pub static ALL: [&Threshold; 7] = [
     &ZSET_MAX_LISTPACK_VALUE,
 ];
 
+/// Sets every threshold from the configuration file's `[encodings]` (at start).
+pub fn configure(c: &crate::config::EncodingsConfig) {
+    HASH_MAX_LISTPACK_ENTRIES.set(c.hash_max_listpack_entries);
+    HASH_MAX_LISTPACK_VALUE.set(c.hash_max_listpack_value);
+    SET_MAX_INTSET_ENTRIES.set(c.set_max_intset_entries);
+    SET_MAX_LISTPACK_ENTRIES.set(c.set_max_listpack_entries);
+    SET_MAX_LISTPACK_VALUE.set(c.set_max_listpack_value);
+    ZSET_MAX_LISTPACK_ENTRIES.set(c.zset_max_listpack_entries);
+    ZSET_MAX_LISTPACK_VALUE.set(c.zset_max_listpack_value);
+}
+
 /// The threshold a CONFIG name (or alias) refers to, compared without regard to case.
 pub fn find(name: &str) -> Option<&'static Threshold> {
     ALL.iter().copied().find(|t| {
