@@ -76,7 +76,7 @@ impl HashValue {
         match self {
             HashValue::Compact { buf, .. } => {
                 let found = find(buf, field)?;
-                buf.element_at(found.value_at).map(|(v, _)| v)
+                buf.element_at(found.value_at)
             }
             HashValue::Table(t) => t.get(field).map(|v| &v[..]),
         }

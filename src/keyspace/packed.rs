@@ -8,13 +8,22 @@
 //! width. Readers still decode defensively (`None`, never a panic) rather than trust that.
 //!
 //! Buffers grow by an eighth at a time (and at least to fit): copies stay amortized while the
-//! slack stays within what the allocator's size classes waste anyway.
+//! slack stays within what the allocator's size classes waste anyway. They shrink when two thirds
+//! are unused.
 
 /// Reserves room for `extra` more bytes, growing by at least an eighth.
 fn reserve(buf: &mut Vec<u8>, extra: usize) {
     if buf.capacity() - buf.len() < extra {
         let want = (buf.len() + extra).max(buf.capacity() + buf.capacity() / 8);
         buf.reserve_exact(want - buf.len());
+    }
+}
+
+/// Gives back memory once at most a third of the buffer is in use (Redis's listpack shrinks on
+/// every delete), keeping an eighth of slack so alternating adds and removes stay cheap.
+fn trim(buf: &mut Vec<u8>) {
+    if buf.capacity() > 3 * buf.len() + 16 {
+        buf.shrink_to(buf.len() + buf.len() / 8);
     }
 }
 
@@ -64,11 +73,7 @@ impl Packed {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
-    /// Bytes in use (the RDB writer and INFO's estimate want it).
+    /// Bytes in use: the offset just past the last element.
     pub fn bytes(&self) -> usize {
         self.buf.len()
     }
@@ -86,12 +91,11 @@ impl Packed {
         }
     }
 
-    /// The element at `at` and the offset after it.
-    pub fn element_at(&self, at: usize) -> Option<(&[u8], usize)> {
+    /// The element at offset `at`.
+    pub fn element_at(&self, at: usize) -> Option<&[u8]> {
         let rest = self.buf.get(at..)?;
         let (len, head) = get_varint(rest)?;
-        let body = rest.get(head..head.checked_add(len)?)?;
-        Some((body, at + head + len))
+        rest.get(head..head.checked_add(len)?)
     }
 
     /// Inserts `parts`, as consecutive elements, at offset `at` (an element boundary or the end).
@@ -132,6 +136,7 @@ impl Packed {
     pub fn remove(&mut self, start: usize, end: usize) {
         let end = end.min(self.buf.len());
         self.buf.drain(start.min(end)..end);
+        trim(&mut self.buf);
     }
 }
 
@@ -277,6 +282,7 @@ impl IntSet {
         };
         let w = self.width as usize;
         self.data.drain(i * w..(i + 1) * w);
+        trim(&mut self.data);
         true
     }
 
