@@ -4,6 +4,7 @@
 #
 #   scripts/bench-memory.sh            # N = 1000000
 #   N=200000 scripts/bench-memory.sh
+# The binary is built and run from $CARGO_TARGET_DIR when set (else ./target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
