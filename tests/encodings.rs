@@ -114,6 +114,10 @@ fn default_thresholds_switch_where_redis_switches() {
         "SADD sm 007".to_string(),
         "OBJECT ENCODING sm".to_string(),
         "SMISMEMBER sm 3 007 7 -5".to_string(),
+        // An intset never narrows: its DUMP keeps the wide width after the wide member goes.
+        "SADD w 1 70000".to_string(),
+        "SREM w 70000".to_string(),
+        "DUMP w".to_string(),
         "SADD ss a b c".to_string(),
         "OBJECT ENCODING ss".to_string(),
         "SADD ss 1".to_string(),

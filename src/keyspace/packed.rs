@@ -196,6 +196,30 @@ impl Default for IntSet {
 }
 
 impl IntSet {
+    /// An intset of elements `width` bytes wide (2, 4 or 8) holding `values`, which must be
+    /// strictly ascending and fit that width; None otherwise.
+    pub fn from_sorted(width: usize, values: &[i64]) -> Option<IntSet> {
+        let width = match width {
+            2 => Width::W2,
+            4 => Width::W4,
+            8 => Width::W8,
+            _ => return None,
+        };
+        let fits = values.iter().all(|&n| Width::of(n) <= width);
+        let ascending = values.windows(2).all(|w| w[0] < w[1]);
+        if !fits || !ascending {
+            return None;
+        }
+        let mut set = IntSet {
+            width,
+            data: Vec::with_capacity(values.len() * width as usize),
+        };
+        for &n in values {
+            set.push_raw(n);
+        }
+        Some(set)
+    }
+
     pub fn len(&self) -> usize {
         self.data.len() / self.width as usize
     }

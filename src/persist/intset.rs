@@ -10,7 +10,7 @@ const HEADER_SIZE: usize = 8;
 
 /// Decodes an intset, checking what Redis's deep `intsetValidateIntegrity` checks: a known width,
 /// a size that matches the count, at least one element, and strictly ascending elements.
-pub fn decode(blob: &[u8]) -> Result<Vec<i64>> {
+pub fn decode(blob: &[u8]) -> Result<(usize, Vec<i64>)> {
     let mut r = Reader::new(blob);
     let width = r
         .u32_le()
@@ -39,7 +39,7 @@ pub fn decode(blob: &[u8]) -> Result<Vec<i64>> {
         }
         out.push(v);
     }
-    Ok(out)
+    Ok((width as usize, out))
 }
 
 /// An intset of `count` elements of `width` bytes whose little-endian bytes are `body` (the
@@ -80,7 +80,7 @@ mod tests {
         let blob = [
             0x04, 0, 0, 0, 0x04, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0x70, 0x11, 0x01, 0,
         ];
-        assert_eq!(decode(&blob), Ok(vec![1, 2, 3, 70000]));
+        assert_eq!(decode(&blob), Ok((4, vec![1, 2, 3, 70000])));
         assert_eq!(encode(&[1, 2, 3, 70000]), blob);
     }
 
@@ -91,7 +91,7 @@ mod tests {
         assert_eq!(encode(&[i64::MIN, 0, i64::MAX])[0], 8);
         assert_eq!(
             decode(&encode(&[i64::MIN, 0, i64::MAX])),
-            Ok(vec![i64::MIN, 0, i64::MAX])
+            Ok((8, vec![i64::MIN, 0, i64::MAX]))
         );
     }
 
@@ -114,7 +114,7 @@ mod tests {
         #[test]
         fn round_trips(set in proptest::collection::btree_set(prop_oneof![any::<i64>(), -40000i64..40000], 1..200)) {
             let values: Vec<i64> = set.into_iter().collect();
-            prop_assert_eq!(decode(&encode(&values)), Ok(values));
+            prop_assert_eq!(decode(&encode(&values)).map(|(_, v)| v), Ok(values));
         }
 
         #[test]

@@ -15,6 +15,8 @@ use bytes::Bytes;
 
 use super::rdb::{self, ObjectType, RdbValue};
 use super::{Error, Reader, Result};
+use crate::keyspace::packed::IntSet;
+use crate::keyspace::thresholds::SET_MAX_INTSET_ENTRIES;
 use crate::keyspace::{HashValue, SetValue, Value, ZSetValue};
 
 /// Appends `value` as an RDB object: its type byte, then the value.
@@ -60,13 +62,22 @@ pub fn into_value(value: RdbValue) -> Result<Value> {
     Ok(match value {
         RdbValue::String(s) => Value::from_bytes(s),
         RdbValue::List(items) => Value::List(Box::new(VecDeque::from(items))),
-        RdbValue::IntSet(ints) => {
-            let mut set = SetValue::default();
-            for n in ints {
-                set.insert(n.to_string().as_bytes());
-            }
-            Value::Set(set)
-        }
+        // Kept at the width it was written with, as Redis's loader keeps the blob, so a DUMP
+        // of it is the same bytes again.
+        RdbValue::IntSet { width, values } => Value::Set(
+            IntSet::from_sorted(width, &values)
+                .filter(|s| s.len() <= SET_MAX_INTSET_ENTRIES.get())
+                .map_or_else(
+                    || {
+                        let mut set = SetValue::default();
+                        for n in values {
+                            set.insert(n.to_string().as_bytes());
+                        }
+                        set
+                    },
+                    SetValue::Ints,
+                ),
+        ),
         RdbValue::Set(members) => {
             let mut set = SetValue::default();
             for m in &members {
@@ -228,6 +239,16 @@ mod tests {
         rdb::write_string(&mut plain, b"10");
         rdb::write_string(&mut plain, b"-3");
         assert_eq!(decode_value(&plain).map(|v| v.encoding()), Ok("intset"));
+        // An intset keeps the width it was written with, even one wider than its members need
+        // (Redis never narrows one after the wide member goes): the same DUMP bytes come back.
+        let mut wide = vec![u8::from(ObjectType::SetIntset)];
+        rdb::write_string(&mut wide, &[4, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]);
+        let mut again = Vec::new();
+        encode_value(
+            &decode_value(&wide).unwrap_or_else(|e| panic!("{e}")),
+            &mut again,
+        );
+        assert_eq!(again, wide);
         // A small HASH loads as a listpack.
         let mut hash = vec![u8::from(ObjectType::Hash), 1];
         rdb::write_string(&mut hash, b"f");
