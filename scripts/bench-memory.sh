@@ -4,6 +4,7 @@
 #
 #   scripts/bench-memory.sh            # N = 1000000
 #   N=200000 scripts/bench-memory.sh
+# The binary is built and run from $CARGO_TARGET_DIR when set (else ./target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
@@ -15,6 +16,7 @@ FERRITE_SHARDS=${FERRITE_SHARDS:-$(( CORES > 1 ? CORES - 1 : 1 ))}
 RPORT=16393
 FPORT=16394
 cargo build --release --quiet --bin ferrite
+FERRITE="${CARGO_TARGET_DIR:-$PWD/target}/release/ferrite"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
@@ -36,7 +38,7 @@ printf '%-6s %16s %16s %16s %16s %8s\n' type redis_used_MB ferrite_used_MB redis
 for t in hash set zset; do
   redis-server --port $RPORT --bind 127.0.0.1 --save '' --appendonly no --daemonize no --loglevel warning >/dev/null &
   rpid=$!; pids+=($rpid)
-  RUST_LOG=ferrite=warn ./target/release/ferrite --port $FPORT --shards "$FERRITE_SHARDS" --metrics-port 0 >/dev/null 2>&1 &
+  RUST_LOG=ferrite=warn "$FERRITE" --port $FPORT --shards "$FERRITE_SHARDS" --metrics-port 0 >/dev/null 2>&1 &
   fpid=$!; pids+=($fpid)
   wait_ping $RPORT; wait_ping $FPORT
   gen $t | redis-cli -p $RPORT --pipe >/dev/null

@@ -20,6 +20,36 @@ pub struct Config {
     pub cluster: ClusterConfig,
     pub dataplane: DataplaneConfig,
     pub persistence: PersistenceConfig,
+    pub encodings: EncodingsConfig,
+}
+
+/// Where small hashes, sets and sorted sets leave their compact encodings: Redis's parameters of
+/// the same names (dashes for underscores), which CONFIG SET can change at run time.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EncodingsConfig {
+    pub hash_max_listpack_entries: usize,
+    pub hash_max_listpack_value: usize,
+    pub set_max_intset_entries: usize,
+    pub set_max_listpack_entries: usize,
+    pub set_max_listpack_value: usize,
+    pub zset_max_listpack_entries: usize,
+    pub zset_max_listpack_value: usize,
+}
+
+impl Default for EncodingsConfig {
+    fn default() -> Self {
+        use crate::keyspace::thresholds::*;
+        EncodingsConfig {
+            hash_max_listpack_entries: HASH_MAX_LISTPACK_ENTRIES.default,
+            hash_max_listpack_value: HASH_MAX_LISTPACK_VALUE.default,
+            set_max_intset_entries: SET_MAX_INTSET_ENTRIES.default,
+            set_max_listpack_entries: SET_MAX_LISTPACK_ENTRIES.default,
+            set_max_listpack_value: SET_MAX_LISTPACK_VALUE.default,
+            zset_max_listpack_entries: ZSET_MAX_LISTPACK_ENTRIES.default,
+            zset_max_listpack_value: ZSET_MAX_LISTPACK_VALUE.default,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]

@@ -97,6 +97,7 @@ pub fn run(
     restore: Option<std::path::PathBuf>,
 ) -> io::Result<()> {
     raise_fd_limit(config.limits.maxclients as u64 + 64);
+    crate::keyspace::thresholds::configure(&config.encodings);
     let addr = format!("{}:{}", config.server.bind, config.server.port);
     let std_listener = StdListener::bind(&addr)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;

@@ -392,7 +392,7 @@ fn search(z: &ZSetValue, shape: &Shape, limit: usize) -> Vec<Point> {
             let [lon, lat] = geohash::decode_score(score);
             if let Some(dist) = shape.distance_if_within(lon, lat) {
                 found.push(Point {
-                    member: member.clone(),
+                    member: Bytes::copy_from_slice(member),
                     lon,
                     lat,
                     dist,
@@ -815,7 +815,7 @@ fn store_points(ctx: &mut Ctx<'_>, dst: &[u8], points: Vec<Point>, q: &Query) ->
             };
             z.insert(&p.member, score);
         }
-        ctx.db().set(dst, Value::ZSet(Box::new(z)), now);
+        ctx.db().set(dst, Value::ZSet(z), now);
         let event = if super::is_opt(&ctx.args[0], "geosearchstore") {
             "geosearchstore"
         } else {

@@ -92,7 +92,7 @@ fn hget(ctx: &mut Ctx<'_>) -> CmdResult {
     Ok(ctx
         .read_as::<HashValue>(&key)?
         .and_then(|h| h.get(&field))
-        .map_or(Reply::Null, |v| Reply::Bulk(v.clone())))
+        .map_or(Reply::Null, Reply::bulk_copy))
 }
 
 fn hmget(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -104,7 +104,7 @@ fn hmget(ctx: &mut Ctx<'_>) -> CmdResult {
             .iter()
             .map(|f| {
                 h.and_then(|h| h.get(f))
-                    .map_or(Reply::Null, |v| Reply::Bulk(v.clone()))
+                    .map_or(Reply::Null, Reply::bulk_copy)
             })
             .collect(),
     ))
@@ -149,7 +149,7 @@ fn hexists(ctx: &mut Ctx<'_>) -> CmdResult {
     ))
 }
 
-fn all(ctx: &mut Ctx<'_>, shape: fn(&Bytes, &Bytes, &mut Vec<Reply>)) -> CmdResult {
+fn all(ctx: &mut Ctx<'_>, shape: fn(&[u8], &[u8], &mut Vec<Reply>)) -> CmdResult {
     let key = ctx.args[1].clone();
     let mut out = Vec::new();
     if let Some(h) = ctx.read_as::<HashValue>(&key)? {
@@ -161,11 +161,11 @@ fn all(ctx: &mut Ctx<'_>, shape: fn(&Bytes, &Bytes, &mut Vec<Reply>)) -> CmdResu
 }
 
 fn hkeys(ctx: &mut Ctx<'_>) -> CmdResult {
-    all(ctx, |f, _, out| out.push(Reply::Bulk(f.clone())))
+    all(ctx, |f, _, out| out.push(Reply::bulk_copy(f)))
 }
 
 fn hvals(ctx: &mut Ctx<'_>) -> CmdResult {
-    all(ctx, |_, v, out| out.push(Reply::Bulk(v.clone())))
+    all(ctx, |_, v, out| out.push(Reply::bulk_copy(v)))
 }
 
 fn hgetall(ctx: &mut Ctx<'_>) -> CmdResult {
@@ -174,7 +174,7 @@ fn hgetall(ctx: &mut Ctx<'_>) -> CmdResult {
         .read_as::<HashValue>(&key)?
         .map(|h| {
             h.iter()
-                .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
+                .map(|(f, v)| (Reply::bulk_copy(f), Reply::bulk_copy(v)))
                 .collect()
         })
         .unwrap_or_default();
@@ -209,7 +209,10 @@ fn hincrby(ctx: &mut Ctx<'_>) -> CmdResult {
 fn hincrbyfloat(ctx: &mut Ctx<'_>) -> CmdResult {
     let by = float_arg(&ctx.args[3])?;
     let (key, field) = (ctx.args[1].clone(), ctx.args[2].clone());
-    let stored = ctx.create_as::<HashValue>(&key)?.get(&field).cloned();
+    let stored = ctx
+        .create_as::<HashValue>(&key)?
+        .get(&field)
+        .map(<[u8]>::to_vec);
     let current = match &stored {
         None => 0.0,
         Some(v) => float_arg(v).map_err(|_| OpError::other("ERR hash value is not a float"))?,
@@ -243,15 +246,13 @@ fn hrandfield(ctx: &mut Ctx<'_>) -> CmdResult {
             Reply::Null
         });
     };
-    let fields: Vec<(&Bytes, &Bytes)> = h.iter().collect();
+    let fields: Vec<(&[u8], &[u8])> = h.iter().collect();
     let mut rng = rand::thread_rng();
     let Some(count) = count else {
-        return Ok(Reply::Bulk(
-            fields[rng.gen_range(0..fields.len())].0.clone(),
-        ));
+        return Ok(Reply::bulk_copy(fields[rng.gen_range(0..fields.len())].0));
     };
     // A negative count may repeat fields; a positive one returns distinct fields.
-    let chosen: Vec<(&Bytes, &Bytes)> = if count < 0 {
+    let chosen: Vec<(&[u8], &[u8])> = if count < 0 {
         let n = count.unsigned_abs().min(1 << 24) as usize;
         (0..n)
             .map(|_| fields[rng.gen_range(0..fields.len())])
@@ -266,14 +267,14 @@ fn hrandfield(ctx: &mut Ctx<'_>) -> CmdResult {
         Reply::Pairs(
             chosen
                 .into_iter()
-                .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
+                .map(|(f, v)| (Reply::bulk_copy(f), Reply::bulk_copy(v)))
                 .collect(),
         )
     } else {
         Reply::Array(
             chosen
                 .into_iter()
-                .map(|(f, _)| Reply::Bulk(f.clone()))
+                .map(|(f, _)| Reply::bulk_copy(f))
                 .collect(),
         )
     })
@@ -291,8 +292,8 @@ fn hscan(ctx: &mut Ctx<'_>) -> CmdResult {
                 .as_deref()
                 .is_none_or(|p| glob::matches(p, f, false))
             {
-                items.push(Reply::Bulk(f.clone()));
-                items.push(Reply::Bulk(v.clone()));
+                items.push(Reply::bulk_copy(f));
+                items.push(Reply::bulk_copy(v));
             }
         }
     }

@@ -11,8 +11,7 @@ use super::{
 use crate::config::Settings;
 use crate::flags;
 use crate::glob;
-use crate::keyspace::notify;
-use crate::keyspace::Db;
+use crate::keyspace::{notify, thresholds, Db};
 use crate::resp::Reply;
 use crate::server::Server;
 use crate::shard::{HopOut, Lock, Shard, ShardInfo, ShardStats, Step};
@@ -664,6 +663,18 @@ const PARAMS: &[Param] = &[
     live("client-query-buffer-limit", Kind::Memory, true),
     live("hz", Kind::Int, true),
     live("notify-keyspace-events", Kind::Text, true),
+    // The compact-encoding thresholds (keyspace::thresholds), under Redis's names and aliases.
+    live("hash-max-listpack-entries", Kind::Int, true),
+    live("hash-max-ziplist-entries", Kind::Int, true),
+    live("hash-max-listpack-value", Kind::Memory, true),
+    live("hash-max-ziplist-value", Kind::Memory, true),
+    live("set-max-intset-entries", Kind::Int, true),
+    live("set-max-listpack-entries", Kind::Int, true),
+    live("set-max-listpack-value", Kind::Memory, true),
+    live("zset-max-listpack-entries", Kind::Int, true),
+    live("zset-max-ziplist-entries", Kind::Int, true),
+    live("zset-max-listpack-value", Kind::Memory, true),
+    live("zset-max-ziplist-value", Kind::Memory, true),
     inert("save", Kind::Text, ""),
     inert("appendonly", Kind::Bool, "no"),
     inert("appendfsync", Kind::Text, "everysec"),
@@ -683,6 +694,9 @@ const PARAMS: &[Param] = &[
 ];
 
 fn param_value(p: &Param, server: &Server, s: &Settings) -> String {
+    if let Some(t) = thresholds::find(p.name) {
+        return t.get().to_string();
+    }
     match p.name {
         "bind" => server.config.server.bind.clone(),
         "port" => server.addr.port().to_string(),
@@ -812,6 +826,12 @@ fn config_set(ctx: &mut ConnCtx<'_>) -> ConnResult {
     {
         notify::set_flags(flags);
     }
+    // Process-wide, so set here once rather than by every shard.
+    for (name, value) in &changes {
+        if let (Some(t), Ok(v)) = (thresholds::find(name), value.parse()) {
+            t.set(v);
+        }
+    }
     if let Some((_, v)) = changes.iter().find(|(n, _)| *n == "maxclients") {
         ctx.env
             .server
@@ -835,6 +855,7 @@ fn numeric_bounds(name: &str) -> Option<(i64, i64)> {
         "hz" => Some((0, i32::MAX as i64)),
         "maxclients" => Some((1, u32::MAX as i64)),
         "proto-max-bulk-len" | "client-query-buffer-limit" => Some((1024 * 1024, i64::MAX)),
+        name if thresholds::find(name).is_some() => Some((0, i64::MAX)),
         _ => None,
     }
 }
@@ -851,6 +872,7 @@ fn apply_settings(s: &mut Settings, changes: &[(&'static str, String)]) {
             }
             "hz" => s.hz = value.parse().unwrap_or(s.hz),
             "maxclients" | "notify-keyspace-events" => {}
+            name if thresholds::find(name).is_some() => {}
             _ => {
                 s.inert.insert(name, value.clone());
             }

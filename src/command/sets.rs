@@ -337,7 +337,7 @@ fn store(ctx: &mut Ctx<'_>, op: SetOp) -> CmdResult {
         for m in &members {
             s.insert(m);
         }
-        ctx.db().set(&dst, Value::Set(Box::new(s)), now);
+        ctx.db().set(&dst, Value::Set(s), now);
         let event = match op {
             SetOp::Inter => "sinterstore",
             SetOp::Union => "sunionstore",

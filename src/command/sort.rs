@@ -186,7 +186,7 @@ fn resolve(pattern: &[u8], element: &Bytes) -> Lookup {
 /// What a pattern can read: a string key, or a field of a hash; anything else is nil.
 fn read_lookup(entry: Option<&Entry>, field: Option<&[u8]>) -> Reply {
     let value = match (entry.map(|e| &e.value), field) {
-        (Some(Value::Hash(h)), Some(f)) => h.get(f).cloned(),
+        (Some(Value::Hash(h)), Some(f)) => h.get(f).map(Bytes::copy_from_slice),
         (Some(v), None) => v.str_bytes(),
         _ => None,
     };
@@ -301,7 +301,12 @@ fn elements(entry: Option<Entry>) -> Result<(Kind, Vec<Bytes>), OpError> {
     match entry.value {
         Value::List(list) => Ok((Kind::List, Vec::from(*list))),
         Value::Set(set) => Ok((Kind::Set, set.members())),
-        Value::ZSet(zset) => Ok((Kind::ZSet, zset.iter().map(|(m, _)| m.clone()).collect())),
+        Value::ZSet(zset) => Ok((
+            Kind::ZSet,
+            zset.iter()
+                .map(|(m, _)| Bytes::copy_from_slice(m))
+                .collect(),
+        )),
         _ => Err(OpError::WrongType),
     }
 }

@@ -267,8 +267,8 @@ fn items_reply(items: Items, withscores: bool) -> Reply {
     }
 }
 
-fn collect(it: Box<dyn Iterator<Item = (&Bytes, f64)> + '_>) -> Items {
-    it.map(|(m, s)| (m.clone(), s)).collect()
+fn collect(it: Box<dyn Iterator<Item = (&[u8], f64)> + '_>) -> Items {
+    it.map(|(m, s)| (Bytes::copy_from_slice(m), s)).collect()
 }
 
 /// Replaces `dst` with a sorted set of `items` (deleting it when there are none); returns the
@@ -288,7 +288,7 @@ fn store_items(
         for (m, s) in &items {
             z.insert(m, *s);
         }
-        ctx.db().set(dst, Value::ZSet(Box::new(z)), now);
+        ctx.db().set(dst, Value::ZSet(z), now);
         ctx.notify(notify::ZSET, event, dst);
     } else if existed {
         ctx.notify(notify::GENERIC, "del", dst);
@@ -359,11 +359,8 @@ fn add_generic(ctx: &mut Ctx<'_>, mut f: AddFlags, mut idx: usize) -> CmdResult 
         // Redis 7.0 picks the encoding from the first member alone.
         let first = pairs.first().map_or(0, |(_, m)| m.len());
         let now = ctx.now;
-        ctx.db().set(
-            &key,
-            Value::ZSet(Box::new(ZSetValue::with_hint(0, first))),
-            now,
-        );
+        ctx.db()
+            .set(&key, Value::ZSet(ZSetValue::with_hint(0, first)), now);
     }
     let z = ctx.create_as::<ZSetValue>(&key)?;
     let mut nan = false;
@@ -651,10 +648,10 @@ fn select(z: &ZSetValue, q: &RangeQuery) -> (Items, usize) {
     }
     let it = z.range(lo, hi, q.rev).skip(q.offset as usize);
     let items = if q.limit < 0 {
-        it.map(|(m, s)| (m.clone(), s)).collect()
+        it.map(|(m, s)| (Bytes::copy_from_slice(m), s)).collect()
     } else {
         it.take(q.limit.min(len as i64) as usize)
-            .map(|(m, s)| (m.clone(), s))
+            .map(|(m, s)| (Bytes::copy_from_slice(m), s))
             .collect()
     };
     (items, 0)
@@ -718,7 +715,10 @@ fn remove_ranks(
         return Ok(Reply::Int(0));
     };
     let (lo, hi) = ranks(z);
-    let doomed: Vec<Bytes> = z.range(lo, hi, false).map(|(m, _)| m.clone()).collect();
+    let doomed: Vec<Bytes> = z
+        .range(lo, hi, false)
+        .map(|(m, _)| Bytes::copy_from_slice(m))
+        .collect();
     for m in &doomed {
         z.remove(m);
     }
@@ -916,9 +916,7 @@ fn zrandmember(ctx: &mut Ctx<'_>) -> CmdResult {
             return Ok(Reply::Null);
         };
         let i = rand::thread_rng().gen_range(0..z.len().max(1));
-        return Ok(z
-            .get(i)
-            .map_or(Reply::Null, |(m, _)| Reply::Bulk(m.clone())));
+        return Ok(z.get(i).map_or(Reply::Null, |(m, _)| Reply::bulk_copy(m)));
     };
     let count = match parse_i64(count_arg) {
         Some(i64::MIN) => {
@@ -943,7 +941,7 @@ fn zrandmember(ctx: &mut Ctx<'_>) -> CmdResult {
         // May repeat members.
         (0..count.unsigned_abs().min(MAX_RANDOM_REPLY))
             .filter_map(|_| z.get(rng.gen_range(0..z.len())))
-            .map(|(m, s)| (m.clone(), s))
+            .map(|(m, s)| (Bytes::copy_from_slice(m), s))
             .collect()
     } else {
         let n = (count as u64).min(z.len() as u64) as usize;
@@ -952,7 +950,7 @@ fn zrandmember(ctx: &mut Ctx<'_>) -> CmdResult {
         picks
             .into_iter()
             .filter_map(|i| z.get(i))
-            .map(|(m, s)| (m.clone(), s))
+            .map(|(m, s)| (Bytes::copy_from_slice(m), s))
             .collect()
     };
     Ok(items_reply(items, withscores))
@@ -1253,7 +1251,7 @@ fn zscan(ctx: &mut Ctx<'_>) -> CmdResult {
                 .as_deref()
                 .is_none_or(|p| glob::matches(p, m, false))
             {
-                items.push(Reply::Bulk(m.clone()));
+                items.push(Reply::bulk_copy(m));
                 items.push(Reply::bulk(d2string(s)));
             }
         }

@@ -12,8 +12,10 @@ pub mod geohash;
 mod hash;
 pub mod hll;
 pub mod notify;
+pub mod packed;
 mod set;
 pub mod stream;
+pub mod thresholds;
 mod value;
 mod zset;
 

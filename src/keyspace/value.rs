@@ -13,11 +13,13 @@ pub enum Value {
     SmallStr(SmallBytes),
     /// A longer string; replies share it rather than copy it.
     Str(Bytes),
-    Hash(Box<HashValue>),
-    Set(Box<SetValue>),
+    /// Collections hold their small encodings inline here and box only the big ones, so a small
+    /// hash, set or sorted set costs one allocation: its packed buffer.
+    Hash(HashValue),
+    Set(SetValue),
     /// A list; Redis 7.0 reports every list as a quicklist.
     List(Box<std::collections::VecDeque<Bytes>>),
-    ZSet(Box<ZSetValue>),
+    ZSet(ZSetValue),
     Stream(Box<StreamValue>),
 }
 
@@ -113,7 +115,7 @@ pub trait Collection: Default {
 }
 
 macro_rules! collection {
-    ($t:ty, $variant:ident) => {
+    ($t:ty, $variant:ident, $wrap:expr) => {
         impl Collection for $t {
             fn of(value: &Value) -> Option<&Self> {
                 match value {
@@ -130,7 +132,7 @@ macro_rules! collection {
             }
 
             fn into_value(self) -> Value {
-                Value::$variant(Box::new(self))
+                Value::$variant($wrap(self))
             }
 
             fn is_empty(&self) -> bool {
@@ -140,10 +142,10 @@ macro_rules! collection {
     };
 }
 
-collection!(HashValue, Hash);
-collection!(SetValue, Set);
-collection!(std::collections::VecDeque<Bytes>, List);
-collection!(ZSetValue, ZSet);
+collection!(HashValue, Hash, std::convert::identity);
+collection!(SetValue, Set, std::convert::identity);
+collection!(std::collections::VecDeque<Bytes>, List, Box::new);
+collection!(ZSetValue, ZSet, std::convert::identity);
 
 /// A stream is the one collection a key keeps when it has no entries (its IDs and groups stay),
 /// so it is never "empty" for [`Ctx::drop_if_empty`](crate::command::Ctx::drop_if_empty).
@@ -168,5 +170,18 @@ impl Collection for StreamValue {
 
     fn is_empty(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Small collections live inline in the value, which lives in the key's entry.
+    #[test]
+    fn values_stay_small() {
+        assert!(std::mem::size_of::<Value>() <= 40);
+        assert!(std::mem::size_of::<HashValue>() <= 32);
+        assert!(std::mem::size_of::<ZSetValue>() <= 32);
     }
 }

@@ -1,8 +1,8 @@
 //! The sorted set type (Redis's `t_zset.c` data side): members with f64 scores, ordered by
 //! (score, member bytes).
 //!
-//! Like Redis 7.0, a small sorted set is one flat vector of (member, score) kept in order (the
-//! role of Redis's listpack), searched by binary search and shifted on insert; past
+//! Like Redis 7.0, a small sorted set is one [`Packed`] buffer of member, score, member, score,
+//! ... kept in order (Redis's listpack), scanned linearly; past
 //! `zset-max-listpack-entries` members or with a member longer than `zset-max-listpack-value`
 //! bytes it becomes a skiplist plus a member -> score hash table, and stays one. OBJECT ENCODING
 //! reports "listpack" and "skiplist".
@@ -27,10 +27,8 @@ use rand::Rng;
 use smallvec::{smallvec, SmallVec};
 
 use super::db::KeyHasher;
-
-/// Redis's defaults for `zset-max-listpack-entries` and `zset-max-listpack-value`.
-pub const MAX_COMPACT_ENTRIES: usize = 128;
-pub const MAX_COMPACT_VALUE: usize = 64;
+use super::packed::{element_len, Elements, Packed};
+use super::thresholds::{ZSET_MAX_LISTPACK_ENTRIES, ZSET_MAX_LISTPACK_VALUE};
 
 /// Redis's `ZSKIPLIST_MAXLEVEL` and `ZSKIPLIST_P`.
 const MAX_LEVEL: usize = 32;
@@ -275,7 +273,7 @@ struct SkipIter<'a> {
 }
 
 impl<'a> Iterator for SkipIter<'a> {
-    type Item = (&'a Bytes, f64);
+    type Item = (&'a [u8], f64);
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.left == 0 || self.node == NIL {
@@ -284,7 +282,7 @@ impl<'a> Iterator for SkipIter<'a> {
         let n = self.list.nodes.get(self.node)?;
         self.left -= 1;
         self.node = if self.rev { n.back } else { n.links[0].next };
-        Some((&n.member, n.score))
+        Some((&n.member[..], n.score))
     }
 }
 
@@ -295,36 +293,104 @@ pub struct SkipSet {
     dict: hashbrown::HashMap<Bytes, f64, KeyHasher>,
 }
 
+impl SkipSet {
+    fn new() -> SkipSet {
+        SkipSet {
+            list: SkipList::new(),
+            dict: Default::default(),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum ZSetValue {
-    /// Sorted by (score, member).
-    Compact(Vec<(Bytes, f64)>),
-    Skip(SkipSet),
+    /// `len` (member, score) pairs, packed as member then [`score_bytes`], sorted by (score,
+    /// member).
+    Compact {
+        buf: Packed,
+        len: usize,
+    },
+    Skip(Box<SkipSet>),
 }
 
 impl Default for ZSetValue {
     fn default() -> Self {
-        ZSetValue::Compact(Vec::new())
+        ZSetValue::Compact {
+            buf: Packed::default(),
+            len: 0,
+        }
     }
+}
+
+/// Largest magnitude kept as an integer: every integer up to it is an exact f64.
+const EXACT_INT: f64 = (1u64 << 53) as f64;
+
+/// A score as packed: an integral score (most are) in the fewest little-endian two's-complement
+/// bytes (0 to 7), any other (fractions, infinities) as the 8 bytes of the f64. Returns the
+/// buffer and the length used. -0 packs as 0, and reads back so, as from Redis's listpack.
+fn score_bytes(score: f64) -> ([u8; 8], usize) {
+    if score.fract() != 0.0 || score.abs() >= EXACT_INT {
+        return (score.to_bits().to_le_bytes(), 8);
+    }
+    let n = score as i64;
+    // The fewest low bytes that sign-extend back to n (at most 7 below 2^53).
+    let len = (1..8)
+        .find(|&len| {
+            let shift = 64 - 8 * len;
+            (n << shift) >> shift == n
+        })
+        .map_or(7, |len| if n == 0 { 0 } else { len });
+    (n.to_le_bytes(), len)
+}
+
+/// The score [`score_bytes`] packed.
+fn score_of(b: &[u8]) -> f64 {
+    match b.len() {
+        8 => f64::from_le_bytes(b.try_into().unwrap_or_default()),
+        len => {
+            let fill = if b.last().is_some_and(|&t| (t as i8) < 0) {
+                0xff
+            } else {
+                0
+            };
+            let mut bytes = [fill; 8];
+            bytes[..len.min(8)].copy_from_slice(&b[..len.min(8)]);
+            i64::from_le_bytes(bytes) as f64
+        }
+    }
+}
+
+/// A packed sorted set's pairs: (offset of the member, member, score, offset after the pair).
+struct Entries<'a>(Elements<'a>);
+
+impl<'a> Iterator for Entries<'a> {
+    type Item = (usize, &'a [u8], f64, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (at, member) = self.0.next()?;
+        let (score_at, score) = self.0.next()?;
+        Some((at, member, score_of(score), score_at + element_len(score)))
+    }
+}
+
+fn entries(buf: &Packed) -> Entries<'_> {
+    Entries(buf.elements())
 }
 
 impl ZSetValue {
     /// An empty set in the encoding Redis picks for `count` new members, the longest `max_len`
     /// bytes (ZADD on a new key, `zsetTypeCreate`).
     pub fn with_hint(count: usize, max_len: usize) -> ZSetValue {
-        if count > MAX_COMPACT_ENTRIES || max_len > MAX_COMPACT_VALUE {
-            ZSetValue::Skip(SkipSet {
-                list: SkipList::new(),
-                dict: Default::default(),
-            })
+        if count > ZSET_MAX_LISTPACK_ENTRIES.get() || max_len > ZSET_MAX_LISTPACK_VALUE.get() {
+            ZSetValue::Skip(Box::new(SkipSet::new()))
         } else {
-            ZSetValue::Compact(Vec::with_capacity(count))
+            ZSetValue::default()
         }
     }
 
     pub fn len(&self) -> usize {
         match self {
-            ZSetValue::Compact(v) => v.len(),
+            ZSetValue::Compact { len, .. } => *len,
             ZSetValue::Skip(s) => s.list.len,
         }
     }
@@ -335,7 +401,9 @@ impl ZSetValue {
 
     pub fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSetValue::Compact(v) => v.iter().find(|(m, _)| m[..] == *member).map(|(_, s)| *s),
+            ZSetValue::Compact { buf, .. } => entries(buf)
+                .find(|(_, m, _, _)| *m == member)
+                .map(|(_, _, s, _)| s),
             ZSetValue::Skip(s) => s.dict.get(member).copied(),
         }
     }
@@ -358,19 +426,33 @@ impl ZSetValue {
             s.list.insert(member, score);
             return None;
         }
+        if let ZSetValue::Compact { buf, .. } = self {
+            if let Some((_, _, prev, _)) = entries(buf).find(|(_, m, _, _)| *m == member) {
+                if prev == score {
+                    return Some(prev);
+                }
+            }
+        }
         let old = self.remove(member);
-        if let ZSetValue::Compact(v) = self {
-            if v.len() >= MAX_COMPACT_ENTRIES || member.len() > MAX_COMPACT_VALUE {
+        if let ZSetValue::Compact { len, .. } = self {
+            // Redis's `zsetAdd`: convert when one more would not fit.
+            if *len + 1 > ZSET_MAX_LISTPACK_ENTRIES.get()
+                || member.len() > ZSET_MAX_LISTPACK_VALUE.get()
+            {
                 self.convert();
             }
         }
-        let member = Bytes::copy_from_slice(member);
         match self {
-            ZSetValue::Compact(v) => {
-                let at = v.partition_point(|(m, s)| order(*s, m, score, &member) == Ordering::Less);
-                v.insert(at, (member, score));
+            ZSetValue::Compact { buf, len } => {
+                let at = entries(buf)
+                    .find(|(_, m, s, _)| order(*s, m, score, member) != Ordering::Less)
+                    .map_or(buf.bytes(), |(at, _, _, _)| at);
+                let (bytes, n) = score_bytes(score);
+                buf.insert(at, &[member, &bytes[..n]]);
+                *len += 1;
             }
             ZSetValue::Skip(s) => {
+                let member = Bytes::copy_from_slice(member);
                 s.dict.insert(member.clone(), score);
                 s.list.insert(member, score);
             }
@@ -378,26 +460,27 @@ impl ZSetValue {
         old
     }
 
+    /// To the skiplist, for good.
     fn convert(&mut self) {
-        if let ZSetValue::Compact(v) = self {
-            let mut s = SkipSet {
-                list: SkipList::new(),
-                dict: Default::default(),
-            };
-            for (m, score) in std::mem::take(v) {
+        if let ZSetValue::Compact { buf, .. } = self {
+            let mut s = SkipSet::new();
+            for (_, m, score, _) in entries(buf) {
+                let m = Bytes::copy_from_slice(m);
                 s.dict.insert(m.clone(), score);
                 s.list.insert(m, score);
             }
-            *self = ZSetValue::Skip(s);
+            *self = ZSetValue::Skip(Box::new(s));
         }
     }
 
     /// Removes a member; returns its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         match self {
-            ZSetValue::Compact(v) => {
-                let i = v.iter().position(|(m, _)| m[..] == *member)?;
-                Some(v.remove(i).1)
+            ZSetValue::Compact { buf, len } => {
+                let (at, _, score, end) = entries(buf).find(|(_, m, _, _)| *m == member)?;
+                buf.remove(at, end);
+                *len -= 1;
+                Some(score)
             }
             ZSetValue::Skip(s) => {
                 let score = s.dict.remove(member)?;
@@ -409,25 +492,32 @@ impl ZSetValue {
 
     /// The 0-based rank of a member in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let score = self.score(member)?;
-        Some(self.count_while(|s, m| order(s, m, score, member) == Ordering::Less))
+        match self {
+            ZSetValue::Compact { buf, .. } => entries(buf).position(|(_, m, _, _)| m == member),
+            ZSetValue::Skip(_) => {
+                let score = self.score(member)?;
+                Some(self.count_while(|s, m| order(s, m, score, member) == Ordering::Less))
+            }
+        }
     }
 
     /// How many leading elements (in order) satisfy `pred`, which must hold for a prefix.
     pub fn count_while(&self, pred: impl Fn(f64, &[u8]) -> bool) -> usize {
         match self {
-            ZSetValue::Compact(v) => v.partition_point(|(m, s)| pred(*s, m)),
+            ZSetValue::Compact { buf, .. } => {
+                entries(buf).take_while(|(_, m, s, _)| pred(*s, m)).count()
+            }
             ZSetValue::Skip(s) => s.list.count_while(pred),
         }
     }
 
     /// The element at a 0-based rank.
-    pub fn get(&self, rank: usize) -> Option<(&Bytes, f64)> {
+    pub fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
         match self {
-            ZSetValue::Compact(v) => v.get(rank).map(|(m, s)| (m, *s)),
+            ZSetValue::Compact { buf, .. } => entries(buf).nth(rank).map(|(_, m, s, _)| (m, s)),
             ZSetValue::Skip(s) => s.list.node_at(rank).and_then(|i| {
                 let n = s.list.nodes.get(i)?;
-                Some((&n.member, n.score))
+                Some((&n.member[..], n.score))
             }),
         }
     }
@@ -438,16 +528,21 @@ impl ZSetValue {
         lo: usize,
         hi: usize,
         rev: bool,
-    ) -> Box<dyn Iterator<Item = (&Bytes, f64)> + '_> {
+    ) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
         let hi = hi.min(self.len());
         if lo >= hi {
             return Box::new(std::iter::empty());
         }
         match self {
-            ZSetValue::Compact(v) => {
-                let slice = v[lo..hi].iter().map(|(m, s)| (m, *s));
+            ZSetValue::Compact { buf, .. } => {
+                let slice = entries(buf)
+                    .skip(lo)
+                    .take(hi - lo)
+                    .map(|(_, m, s, _)| (m, s));
                 if rev {
-                    Box::new(slice.rev())
+                    // Packed elements only walk forwards; a small set reverses cheaply.
+                    let all: Vec<(&[u8], f64)> = slice.collect();
+                    Box::new(all.into_iter().rev())
                 } else {
                     Box::new(slice)
                 }
@@ -462,21 +557,21 @@ impl ZSetValue {
     }
 
     /// Every element, ascending.
-    pub fn iter(&self) -> Box<dyn Iterator<Item = (&Bytes, f64)> + '_> {
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (&[u8], f64)> + '_> {
         self.range(0, self.len(), false)
     }
 
     /// The encoding OBJECT ENCODING reports.
     pub fn encoding(&self) -> &'static str {
         match self {
-            ZSetValue::Compact(_) => "listpack",
+            ZSetValue::Compact { .. } => "listpack",
             ZSetValue::Skip(_) => "skiplist",
         }
     }
 
     pub fn heap_size(&self) -> usize {
         match self {
-            ZSetValue::Compact(v) => v.iter().map(|(m, _)| m.len() + 40).sum(),
+            ZSetValue::Compact { buf, .. } => buf.capacity(),
             ZSetValue::Skip(s) => s.list.heap_size() + s.dict.len() * 48,
         }
     }
@@ -534,6 +629,19 @@ mod tests {
     }
 
     proptest! {
+        /// Every score reads back as it went in (-0 as 0), integral ones in at most 7 bytes.
+        #[test]
+        fn packed_scores_round_trip(score in prop_oneof![any::<f64>(), any::<i32>().prop_map(f64::from), (-(1i64 << 53)..(1i64 << 53)).prop_map(|n| n as f64)]) {
+            prop_assume!(!score.is_nan());
+            let (bytes, len) = score_bytes(score);
+            let back = score_of(&bytes[..len]);
+            prop_assert_eq!(back, score);
+            prop_assert!(back.to_bits() == score.to_bits() || score == 0.0);
+            if score.fract() == 0.0 && score.abs() < 65536.0 {
+                prop_assert!(len <= 3);
+            }
+        }
+
         /// Random inserts and removes agree with a BTreeMap model on scores, order, ranks and
         /// rank ranges, through the change of encoding.
         #[test]
@@ -579,7 +687,7 @@ mod tests {
     #[test]
     fn grows_from_listpack_to_skiplist() {
         let mut z = ZSetValue::default();
-        for i in 0..MAX_COMPACT_ENTRIES {
+        for i in 0..ZSET_MAX_LISTPACK_ENTRIES.default {
             assert_eq!(z.insert(format!("m{i}").as_bytes(), i as f64), None);
         }
         assert_eq!(z.encoding(), "listpack");
@@ -587,11 +695,14 @@ mod tests {
         assert_eq!(z.encoding(), "listpack");
         z.insert(b"one-more", 1.0);
         assert_eq!(z.encoding(), "skiplist");
-        assert_eq!(z.len(), MAX_COMPACT_ENTRIES + 1);
+        assert_eq!(z.len(), ZSET_MAX_LISTPACK_ENTRIES.default + 1);
         let mut long = ZSetValue::default();
-        long.insert(&[b'x'; MAX_COMPACT_VALUE + 1], 1.0);
+        long.insert(&vec![b'x'; ZSET_MAX_LISTPACK_VALUE.default + 1], 1.0);
         assert_eq!(long.encoding(), "skiplist");
-        assert_eq!(long.remove(&[b'x'; MAX_COMPACT_VALUE + 1]), Some(1.0));
+        assert_eq!(
+            long.remove(&vec![b'x'; ZSET_MAX_LISTPACK_VALUE.default + 1]),
+            Some(1.0)
+        );
         assert!(long.is_empty());
         assert_eq!(ZSetValue::with_hint(200, 1).encoding(), "skiplist");
     }

@@ -10,7 +10,7 @@ const HEADER_SIZE: usize = 8;
 
 /// Decodes an intset, checking what Redis's deep `intsetValidateIntegrity` checks: a known width,
 /// a size that matches the count, at least one element, and strictly ascending elements.
-pub fn decode(blob: &[u8]) -> Result<Vec<i64>> {
+pub fn decode(blob: &[u8]) -> Result<(usize, Vec<i64>)> {
     let mut r = Reader::new(blob);
     let width = r
         .u32_le()
@@ -39,26 +39,16 @@ pub fn decode(blob: &[u8]) -> Result<Vec<i64>> {
         }
         out.push(v);
     }
-    Ok(out)
+    Ok((width as usize, out))
 }
 
-/// Encodes strictly ascending integers as an intset of the smallest width that holds them all.
-pub fn encode(values: &[i64]) -> Vec<u8> {
-    debug_assert!(values.windows(2).all(|w| w[0] < w[1]));
-    let fits = |lo: i64, hi: i64| values.iter().all(|&v| (lo..=hi).contains(&v));
-    let width: usize = if fits(i16::MIN as i64, i16::MAX as i64) {
-        2
-    } else if fits(i32::MIN as i64, i32::MAX as i64) {
-        4
-    } else {
-        8
-    };
-    let mut out = Vec::with_capacity(HEADER_SIZE + values.len() * width);
+/// An intset of `count` elements of `width` bytes whose little-endian bytes are `body` (the
+/// keyspace keeps them in this layout, and its width, like Redis's, never narrows).
+pub fn encode_raw(width: usize, count: usize, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_SIZE + body.len());
     out.extend_from_slice(&(width as u32).to_le_bytes());
-    out.extend_from_slice(&(values.len() as u32).to_le_bytes());
-    for &v in values {
-        out.extend_from_slice(&v.to_le_bytes()[..width]);
-    }
+    out.extend_from_slice(&(count as u32).to_le_bytes());
+    out.extend_from_slice(body);
     out
 }
 
@@ -67,13 +57,30 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Strictly ascending integers as an intset of the smallest width that holds them all.
+    fn encode(values: &[i64]) -> Vec<u8> {
+        let fits = |lo: i64, hi: i64| values.iter().all(|&v| (lo..=hi).contains(&v));
+        let width: usize = if fits(i16::MIN as i64, i16::MAX as i64) {
+            2
+        } else if fits(i32::MIN as i64, i32::MAX as i64) {
+            4
+        } else {
+            8
+        };
+        let body: Vec<u8> = values
+            .iter()
+            .flat_map(|v| v.to_le_bytes()[..width].to_vec())
+            .collect();
+        encode_raw(width, values.len(), &body)
+    }
+
     #[test]
     fn decodes_and_re_encodes_what_redis_wrote() {
         // `SADD si 1 2 3 70000` in redis-server 7.0.15: 32-bit elements, since 70000 > i16::MAX.
         let blob = [
             0x04, 0, 0, 0, 0x04, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0x70, 0x11, 0x01, 0,
         ];
-        assert_eq!(decode(&blob), Ok(vec![1, 2, 3, 70000]));
+        assert_eq!(decode(&blob), Ok((4, vec![1, 2, 3, 70000])));
         assert_eq!(encode(&[1, 2, 3, 70000]), blob);
     }
 
@@ -84,7 +91,7 @@ mod tests {
         assert_eq!(encode(&[i64::MIN, 0, i64::MAX])[0], 8);
         assert_eq!(
             decode(&encode(&[i64::MIN, 0, i64::MAX])),
-            Ok(vec![i64::MIN, 0, i64::MAX])
+            Ok((8, vec![i64::MIN, 0, i64::MAX]))
         );
     }
 
@@ -107,7 +114,7 @@ mod tests {
         #[test]
         fn round_trips(set in proptest::collection::btree_set(prop_oneof![any::<i64>(), -40000i64..40000], 1..200)) {
             let values: Vec<i64> = set.into_iter().collect();
-            prop_assert_eq!(decode(&encode(&values)), Ok(values));
+            prop_assert_eq!(decode(&encode(&values)).map(|(_, v)| v), Ok(values));
         }
 
         #[test]

@@ -92,8 +92,11 @@ enum_with_unknown! {
 pub enum RdbValue {
     String(Bytes),
     List(Vec<Bytes>),
-    /// A set of integers, strictly ascending (an intset).
-    IntSet(Vec<i64>),
+    /// A set of integers, strictly ascending, as an intset of elements `width` bytes wide.
+    IntSet {
+        width: usize,
+        values: Vec<i64>,
+    },
     Set(Vec<Bytes>),
     Hash(Vec<(Bytes, Bytes)>),
     /// Members with their scores, in no particular order; no score is NaN.
@@ -274,7 +277,10 @@ pub fn read_object(r: &mut Reader<'_>, ty: ObjectType) -> Result<RdbValue> {
             }
             RdbValue::Set(members)
         }
-        ObjectType::SetIntset => RdbValue::IntSet(intset::decode(&read_string(r)?)?),
+        ObjectType::SetIntset => {
+            let (width, values) = intset::decode(&read_string(r)?)?;
+            RdbValue::IntSet { width, values }
+        }
         ObjectType::SetListpack => {
             let blob = read_string(r)?;
             RdbValue::Set(
@@ -434,7 +440,7 @@ fn check(value: &RdbValue) -> Result<()> {
     match value {
         RdbValue::String(_) => Ok(()),
         RdbValue::List(items) if items.is_empty() => Err(Error::Empty),
-        RdbValue::List(_) | RdbValue::IntSet(_) | RdbValue::Stream(_) => Ok(()),
+        RdbValue::List(_) | RdbValue::IntSet { .. } | RdbValue::Stream(_) => Ok(()),
         RdbValue::Set(m) => unique(m.len(), m.iter().map(|b| &b[..])),
         RdbValue::Hash(p) => unique(p.len(), p.iter().map(|(f, _)| &f[..])),
         RdbValue::ZSet(p) => unique(p.len(), p.iter().map(|(m, _)| &m[..])),
@@ -491,10 +497,11 @@ pub fn write_list<'a>(out: &mut Vec<u8>, items: impl IntoIterator<Item = &'a [u8
     }
 }
 
-/// An all-integer set as `SET_INTSET`; `values` strictly ascending.
-pub fn write_intset(out: &mut Vec<u8>, values: &[i64]) {
+/// An all-integer set as `SET_INTSET`: `count` strictly ascending elements of `width` bytes,
+/// little-endian, in `body`.
+pub fn write_intset(out: &mut Vec<u8>, width: usize, count: usize, body: &[u8]) {
     out.push(ObjectType::SetIntset.into());
-    write_string(out, &intset::encode(values));
+    write_string(out, &intset::encode_raw(width, count, body));
 }
 
 /// A set as `SET`: its size, then its members.
@@ -741,7 +748,13 @@ mod tests {
             0x0b, 0x18, 0x04, 0, 0, 0, 0x04, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 0x70,
             0x11, 0x01, 0,
         ];
-        assert_eq!(object(&intset), Ok(RdbValue::IntSet(vec![1, 2, 3, 70000])));
+        assert_eq!(
+            object(&intset),
+            Ok(RdbValue::IntSet {
+                width: 4,
+                values: vec![1, 2, 3, 70000]
+            })
+        );
         // SADD ss a b (a hashtable set)
         assert_eq!(
             object(&[0x02, 0x02, 0x01, b'b', 0x01, b'a']),

@@ -15,6 +15,8 @@ use bytes::Bytes;
 
 use super::rdb::{self, ObjectType, RdbValue};
 use super::{Error, Reader, Result};
+use crate::keyspace::packed::IntSet;
+use crate::keyspace::thresholds::SET_MAX_INTSET_ENTRIES;
 use crate::keyspace::{HashValue, SetValue, Value, ZSetValue};
 
 /// Appends `value` as an RDB object: its type byte, then the value.
@@ -23,27 +25,23 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::SmallStr(s) => rdb::write_string_object(out, s.as_slice()),
         Value::Str(s) => rdb::write_string_object(out, s),
         Value::List(items) => rdb::write_list(out, items.iter().map(|b| &b[..])),
-        Value::Set(set) => match &**set {
-            SetValue::Ints(ints) => rdb::write_intset(out, ints),
+        Value::Set(set) => match set {
+            SetValue::Ints(ints) => rdb::write_intset(out, ints.width(), ints.len(), ints.body()),
+            // Redis 7.0 has no packed sets: a small set of strings is a plain SET there.
+            SetValue::Packed { buf, len } => {
+                rdb::write_set(out, *len, buf.elements().map(|(_, m)| m))
+            }
             SetValue::Table(t) => rdb::write_set(out, t.len(), t.iter().map(|b| &b[..])),
         },
-        Value::Hash(hash) => match &**hash {
-            HashValue::Compact(pairs) => {
-                rdb::write_hash_listpack(out, pairs.iter().map(|(f, v)| (&f[..], &v[..])))
-            }
-            HashValue::Table(t) => {
-                rdb::write_hash(out, t.len(), t.iter().map(|(f, v)| (&f[..], &v[..])))
-            }
+        Value::Hash(hash) => match hash {
+            HashValue::Compact { .. } => rdb::write_hash_listpack(out, hash.iter()),
+            HashValue::Table(_) => rdb::write_hash(out, hash.len(), hash.iter()),
         },
-        Value::ZSet(zset) => match &**zset {
-            ZSetValue::Compact(pairs) => {
-                rdb::write_zset_listpack(out, pairs.iter().map(|(m, s)| (&m[..], *s)))
+        Value::ZSet(zset) => match zset {
+            ZSetValue::Compact { .. } => rdb::write_zset_listpack(out, zset.iter()),
+            ZSetValue::Skip(_) => {
+                rdb::write_zset_skiplist(out, zset.len(), zset.range(0, zset.len(), true))
             }
-            ZSetValue::Skip(_) => rdb::write_zset_skiplist(
-                out,
-                zset.len(),
-                zset.range(0, zset.len(), true).map(|(m, s)| (&m[..], s)),
-            ),
         },
         Value::Stream(stream) => super::stream::write_stream(out, stream),
     }
@@ -65,26 +63,35 @@ pub fn into_value(value: RdbValue) -> Result<Value> {
     Ok(match value {
         RdbValue::String(s) => Value::from_bytes(s),
         RdbValue::List(items) => Value::List(Box::new(VecDeque::from(items))),
-        RdbValue::IntSet(ints) => {
-            let mut set = SetValue::default();
-            for n in ints {
-                set.insert(n.to_string().as_bytes());
-            }
-            Value::Set(Box::new(set))
-        }
+        // Kept at the width it was written with, as Redis's loader keeps the blob, so a DUMP
+        // of it is the same bytes again.
+        RdbValue::IntSet { width, values } => Value::Set(
+            IntSet::from_sorted(width, &values)
+                .filter(|s| s.len() <= SET_MAX_INTSET_ENTRIES.get())
+                .map_or_else(
+                    || {
+                        let mut set = SetValue::default();
+                        for n in values {
+                            set.insert(n.to_string().as_bytes());
+                        }
+                        set
+                    },
+                    SetValue::Ints,
+                ),
+        ),
         RdbValue::Set(members) => {
             let mut set = SetValue::default();
             for m in &members {
                 set.insert(m);
             }
-            Value::Set(Box::new(set))
+            Value::Set(set)
         }
         RdbValue::Hash(pairs) => {
             let mut hash = HashValue::default();
             for (f, v) in &pairs {
                 hash.set(f, v);
             }
-            Value::Hash(Box::new(hash))
+            Value::Hash(hash)
         }
         RdbValue::ZSet(pairs) => zset_value(pairs),
         RdbValue::Stream(stream) => Value::Stream(stream),
@@ -98,7 +105,7 @@ pub fn zset_value(pairs: Vec<(Bytes, f64)>) -> Value {
     for (m, score) in &pairs {
         zset.insert(m, *score);
     }
-    Value::ZSet(Box::new(zset))
+    Value::ZSet(zset)
 }
 
 #[cfg(test)]
@@ -114,13 +121,10 @@ mod tests {
             Value::SmallStr(_) | Value::Str(_) => vec![v.as_str().unwrap_or_default().to_vec()],
             Value::List(l) => l.iter().map(|b| b.to_vec()).collect(),
             Value::Set(s) => s.members().iter().map(|b| b.to_vec()).collect(),
-            Value::Hash(h) => h
-                .iter()
-                .map(|(f, v)| [&f[..], b"=", &v[..]].concat())
-                .collect(),
+            Value::Hash(h) => h.iter().map(|(f, v)| [f, b"=", v].concat()).collect(),
             Value::ZSet(z) => z
                 .iter()
-                .map(|(m, s)| [&m[..], b"=", &s.to_bits().to_le_bytes()].concat())
+                .map(|(m, s)| [m, b"=", &s.to_bits().to_le_bytes()].concat())
                 .collect(),
             Value::Stream(s) => s
                 .range(StreamId::MIN, StreamId::MAX, false)
@@ -172,14 +176,14 @@ mod tests {
                 for m in members {
                     s.insert(&m);
                 }
-                Value::Set(Box::new(s))
+                Value::Set(s)
             }),
             prop_oneof![many(20), many(300)].prop_map(|fields| {
                 let mut h = HashValue::default();
                 for (i, f) in fields.iter().enumerate() {
                     h.set(f, &fields[(i * 7) % fields.len()]);
                 }
-                Value::Hash(Box::new(h))
+                Value::Hash(h)
             }),
             prop_oneof![
                 proptest::collection::vec((member(), -1e6f64..1e6), 1..20),
@@ -196,7 +200,7 @@ mod tests {
                 if z.is_empty() {
                     z.insert(b"x", 0.0);
                 }
-                Value::ZSet(Box::new(z))
+                Value::ZSet(z)
             }),
             proptest::collection::vec((1u64..5, many(4)), 0..300).prop_map(|adds| {
                 let mut s = StreamValue::default();
@@ -249,13 +253,23 @@ mod tests {
         let mut ints = SetValue::default();
         ints.insert(b"5");
         let mut out = Vec::new();
-        encode_value(&Value::Set(Box::new(ints)), &mut out);
+        encode_value(&Value::Set(ints), &mut out);
         assert_eq!(out[0], u8::from(ObjectType::SetIntset));
         // A SET whose members are all integers loads as an intset, as in Redis.
         let mut plain = vec![u8::from(ObjectType::Set), 2];
         rdb::write_string(&mut plain, b"10");
         rdb::write_string(&mut plain, b"-3");
         assert_eq!(decode_value(&plain).map(|v| v.encoding()), Ok("intset"));
+        // An intset keeps the width it was written with, even one wider than its members need
+        // (Redis never narrows one after the wide member goes): the same DUMP bytes come back.
+        let mut wide = vec![u8::from(ObjectType::SetIntset)];
+        rdb::write_string(&mut wide, &[4, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0]);
+        let mut again = Vec::new();
+        encode_value(
+            &decode_value(&wide).unwrap_or_else(|e| panic!("{e}")),
+            &mut again,
+        );
+        assert_eq!(again, wide);
         // A small HASH loads as a listpack.
         let mut hash = vec![u8::from(ObjectType::Hash), 1];
         rdb::write_string(&mut hash, b"f");

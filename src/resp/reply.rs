@@ -73,6 +73,12 @@ impl Reply {
         Reply::Bulk(b.into())
     }
 
+    /// A bulk reply holding a copy of `s`: inline when short, so no allocation.
+    pub fn bulk_copy(s: &[u8]) -> Reply {
+        crate::small::SmallBytes::new(s)
+            .map_or_else(|| Reply::Bulk(Bytes::copy_from_slice(s)), Reply::SmallBulk)
+    }
+
     pub fn bulk_str(s: &str) -> Reply {
         Reply::Bulk(Bytes::copy_from_slice(s.as_bytes()))
     }
