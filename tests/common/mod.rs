@@ -146,6 +146,8 @@ impl Server {
         let mut last_log = String::new();
         // A port picked as free may be taken before the child binds it: try a few.
         for _ in 0..3 {
+            // A failed attempt's guard removed the directory when it was dropped.
+            std::fs::create_dir_all(&dir).expect("create scratch dir");
             let port = free_port();
             let mut cmd = make(port, &dir);
             let logfile = std::fs::File::create(&log).expect("create log");
