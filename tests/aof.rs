@@ -171,8 +171,13 @@ fn with_always_no_acknowledged_write_is_lost_to_kill_9() {
                 let mut c = Client::connect(addr);
                 let mut acked = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    c.send(&["SET", &format!("w{w}:{acked}"), "v"]);
-                    c.send(&["INCR", &format!("count{w}")]);
+                    // The server is killed mid-stream: a failed send ends this writer.
+                    let sent = c
+                        .try_send(&["SET", &format!("w{w}:{acked}"), "v"])
+                        .and_then(|_| c.try_send(&["INCR", &format!("count{w}")]));
+                    if sent.is_err() {
+                        break;
+                    }
                     match (c.try_read(), c.try_read()) {
                         (Ok(Reply::Status(_)), Ok(Reply::Int(_))) => acked += 1,
                         _ => break,

@@ -730,6 +730,11 @@ impl Client {
         self.stream.write_all(&encode(args)).expect("send request");
     }
 
+    /// Sends a request; an error when the server is gone (a test that kills it on purpose).
+    pub fn try_send<A: AsRef<[u8]>>(&mut self, args: &[A]) -> io::Result<()> {
+        self.stream.write_all(&encode(args))
+    }
+
     pub fn send_raw(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("send bytes");
     }
