@@ -232,6 +232,8 @@ pub struct ServerConfig {
     pub databases: usize,
     /// Active-expiry and housekeeping runs per second on each shard (Redis's `hz`).
     pub hz: u32,
+    /// Keyspace notification classes, Redis's `notify-keyspace-events` letters ("" = off).
+    pub notify_keyspace_events: String,
 }
 
 impl Default for ServerConfig {
@@ -243,6 +245,7 @@ impl Default for ServerConfig {
             requirepass: String::new(),
             databases: 16,
             hz: 10,
+            notify_keyspace_events: String::new(),
         }
     }
 }
@@ -313,6 +316,12 @@ impl Config {
         }
         if !(1..=500).contains(&self.server.hz) {
             return bad("server.hz", "must be between 1 and 500");
+        }
+        if crate::keyspace::notify::parse(&self.server.notify_keyspace_events).is_none() {
+            return bad(
+                "server.notify_keyspace_events",
+                "invalid event class character; use 'Ag$lshzxeKEtmdn'",
+            );
         }
         if self.limits.proto_max_bulk_len < 1024 * 1024 {
             return bad(

@@ -98,6 +98,9 @@ pub fn run(
 ) -> io::Result<()> {
     raise_fd_limit(config.limits.maxclients as u64 + 64);
     crate::keyspace::thresholds::configure(&config.encodings);
+    if let Some(flags) = crate::keyspace::notify::parse(&config.server.notify_keyspace_events) {
+        crate::keyspace::notify::set_flags(flags);
+    }
     let addr = format!("{}:{}", config.server.bind, config.server.port);
     let std_listener = StdListener::bind(&addr)
         .map_err(|e| io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;

@@ -227,3 +227,49 @@ fn expired_keys_and_config_values() {
     );
     assert_eq!(sub.read().strings()[2], "marker");
 }
+
+#[test]
+fn the_configuration_file_turns_notifications_on_and_refuses_bad_letters() {
+    if common::against_redis() {
+        return;
+    }
+    let dir = common::scratch_dir();
+    let good = dir.join("good.toml");
+    std::fs::write(&good, "[server]\nnotify_keyspace_events = \"Elg\"\n").expect("write config");
+    let s = Server::start_with(2, &["--config", good.to_str().expect("utf-8 path")]);
+    let mut c = s.client();
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "notify-keyspace-events"]),
+        Reply::Array(vec![
+            Reply::bulk("notify-keyspace-events"),
+            Reply::bulk("glE")
+        ])
+    );
+    let mut sub = s.client();
+    sub.send(&["SUBSCRIBE", "__keyevent@0__:lpush"]);
+    sub.read();
+    c.cmd(&["LPUSH", "queue", "job"]);
+    assert_eq!(
+        sub.read(),
+        Reply::Array(vec![
+            Reply::bulk("message"),
+            Reply::bulk("__keyevent@0__:lpush"),
+            Reply::bulk("queue")
+        ])
+    );
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[server]\nnotify_keyspace_events = \"KQ\"\n").expect("write config");
+    let out = common::run_bounded(
+        std::process::Command::new(common::ferrite_bin()).args([
+            "--config",
+            bad.to_str().expect("utf-8 path"),
+            "--port",
+            "0",
+        ]),
+        Duration::from_secs(20),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("server.notify_keyspace_events"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
