@@ -104,6 +104,24 @@ const FAMILIES: &[(&str, &str, MetricType, &[&str])] = &[
         &[],
     ),
     (
+        "ferrite_blocked_clients",
+        "Clients waiting in a blocking command (BLPOP, XREAD BLOCK, ...).",
+        MetricType::GAUGE,
+        &[],
+    ),
+    (
+        "ferrite_pubsub_channels",
+        "Channels with at least one subscriber.",
+        MetricType::GAUGE,
+        &[],
+    ),
+    (
+        "ferrite_pubsub_patterns",
+        "Patterns with at least one subscriber.",
+        MetricType::GAUGE,
+        &[],
+    ),
+    (
         "ferrite_rejected_connections_total",
         "Connections refused at maxclients.",
         MetricType::COUNTER,
@@ -488,6 +506,18 @@ impl Collector for ShardCollector {
             family(
                 "ferrite_connected_clients",
                 one(server.clients.load(Ordering::Relaxed) as f64, gauge),
+            ),
+            family(
+                "ferrite_blocked_clients",
+                one(sum(|i| i.blocked_clients as u64), gauge),
+            ),
+            family(
+                "ferrite_pubsub_channels",
+                one(crate::shard::pubsub_unique(&infos, false) as f64, gauge),
+            ),
+            family(
+                "ferrite_pubsub_patterns",
+                one(crate::shard::pubsub_unique(&infos, true) as f64, gauge),
             ),
             family(
                 "ferrite_rejected_connections_total",

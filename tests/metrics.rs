@@ -142,6 +142,37 @@ fn info_agrees_with_metrics() {
     );
     let dbsize = c.cmd(&["DBSIZE"]).as_int() as f64;
     assert_eq!(sample(&body, r#"ferrite_keys_total{db="0"}"#), Some(dbsize));
+
+    // Waiting clients and subscriptions, counted once across shards, as INFO counts them.
+    let mut waiter = s.client();
+    waiter.send(&["BLPOP", "queue", "0"]);
+    let mut subs: Vec<_> = (0..3).map(|_| s.client()).collect();
+    for sub in &mut subs {
+        sub.send(&["SUBSCRIBE", "news", "sport"]);
+        sub.read();
+        sub.read();
+    }
+    subs[0].send(&["PSUBSCRIBE", "n*"]);
+    subs[0].read();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while s.info_field("clients", "blocked_clients").as_deref() != Some("1") {
+        assert!(std::time::Instant::now() < deadline, "BLPOP did not block");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(
+        s.info_field("stats", "pubsub_channels").as_deref(),
+        Some("2")
+    );
+    assert_eq!(
+        s.info_field("stats", "pubsub_patterns").as_deref(),
+        Some("1")
+    );
+    let (_, body) = http_get(port, "/metrics");
+    assert_eq!(sample(&body, "ferrite_blocked_clients"), Some(1.0));
+    assert_eq!(sample(&body, "ferrite_pubsub_channels"), Some(2.0));
+    assert_eq!(sample(&body, "ferrite_pubsub_patterns"), Some(1.0));
+    c.cmd(&["RPUSH", "queue", "job"]);
+    assert_eq!(waiter.read(), common::Reply::bulks(&["queue", "job"]));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use crate::glob;
 use crate::keyspace::{notify, thresholds, Db};
 use crate::resp::Reply;
 use crate::server::Server;
-use crate::shard::{HopOut, Lock, Shard, ShardInfo, ShardStats, Step};
+use crate::shard::{pubsub_unique, HopOut, Lock, Shard, ShardInfo, ShardStats, Step};
 
 pub static COMMANDS: &[CommandSpec] = &[
     spec("dbsize", 1, flags!(READONLY | FAST), KeySpec::NONE, Group::Server, Run::Conn(dbsize))
@@ -543,6 +543,8 @@ fn info_text(server: &Arc<Server>, hz: u32, infos: &[ShardInfo], sections: &[&st
                 line("evicted_keys", &0);
                 line("keyspace_hits", &sum(|i| i.keyspace_hits));
                 line("keyspace_misses", &sum(|i| i.keyspace_misses));
+                line("pubsub_channels", &pubsub_unique(infos, false));
+                line("pubsub_patterns", &pubsub_unique(infos, true));
                 line(
                     "total_error_replies",
                     &(stats.commands.values().map(|c| c.failed).sum::<u64>()

@@ -42,7 +42,7 @@ use rand::SeedableRng;
 pub use conn::{ClientState, Conn};
 pub use dataplane::DataplaneSetup;
 pub use mesh::Mesh;
-pub use stats::{CmdStat, DataplaneInfo, ShardInfo, ShardStats, LATENCY_BOUNDS_US};
+pub use stats::{pubsub_unique, CmdStat, DataplaneInfo, ShardInfo, ShardStats, LATENCY_BOUNDS_US};
 pub use txn::{HopOut, Lock, ShardOp, Step};
 
 use crate::command::{self, CommandSpec, Ctx, Flags, Run};

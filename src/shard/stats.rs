@@ -121,6 +121,9 @@ pub struct ShardInfo {
     pub changes_since_save: u64,
     /// Clients blocked on keys here (or parked here across shards).
     pub blocked_clients: usize,
+    /// Channels and patterns with a subscriber here (unique across shards once merged).
+    pub pubsub_channels: Vec<bytes::Bytes>,
+    pub pubsub_patterns: Vec<bytes::Bytes>,
     /// Failed writes of the append-only log.
     pub aof_errors: u64,
 }
@@ -134,4 +137,18 @@ pub struct DataplaneInfo {
     pub endpoint: netstack::iface::Stats,
     /// The port's UMEM.
     pub memory_bytes: usize,
+}
+
+/// Channels (or, with `patterns`, patterns) with a subscriber on any shard, counted once.
+pub fn pubsub_unique(infos: &[ShardInfo], patterns: bool) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    for i in infos {
+        let names = if patterns {
+            &i.pubsub_patterns
+        } else {
+            &i.pubsub_channels
+        };
+        seen.extend(names.iter());
+    }
+    seen.len()
 }
