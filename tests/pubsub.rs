@@ -298,3 +298,27 @@ fn the_conversation_is_byte_for_byte_redis() {
         );
     }
 }
+
+#[test]
+fn publish_inside_multi_is_delivered_when_exec_runs() {
+    let s = Server::start(4);
+    let mut sub = subscribed(&s, &["events"]);
+    let mut c = s.client();
+    assert_eq!(c.cmd(&["MULTI"]), Reply::ok());
+    assert_eq!(c.cmd(&["SET", "state", "done"]), Reply::status("QUEUED"));
+    assert_eq!(
+        c.cmd(&["PUBLISH", "events", "state-changed"]),
+        Reply::status("QUEUED")
+    );
+    assert_eq!(c.cmd(&["PUBLISH", "nobody", "x"]), Reply::status("QUEUED"));
+    assert_eq!(
+        c.cmd(&["EXEC"]),
+        Reply::Array(vec![Reply::ok(), Reply::int(1), Reply::int(0)])
+    );
+    assert_eq!(sub.read(), message("events", "state-changed"));
+    // A transaction of PUBLISH alone, with no key at all.
+    c.cmd(&["MULTI"]);
+    c.cmd(&["PUBLISH", "events", "again"]);
+    assert_eq!(c.cmd(&["EXEC"]), Reply::Array(vec![Reply::int(1)]));
+    assert_eq!(sub.read(), message("events", "again"));
+}

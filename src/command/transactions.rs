@@ -83,9 +83,10 @@ pub static COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// Commands a transaction queues: every key command, and the keyless PING and ECHO.
+/// Commands a transaction queues: every key command, the keyless PING and ECHO, and PUBLISH
+/// (delivered once the transaction's writes are in place).
 pub fn queueable(spec: &CommandSpec) -> bool {
-    matches!(spec.run, Run::Keys(_)) || matches!(spec.name, "ping" | "echo")
+    matches!(spec.run, Run::Keys(_)) || matches!(spec.name, "ping" | "echo" | "publish")
 }
 
 /// Whether a command is handled at once inside MULTI rather than queued.

@@ -505,8 +505,15 @@ pub fn commands_plan(
                 }
             }
         }
+        // PUBLISH inside EXEC goes out once the writes are in place; it replies its receivers.
+        let publishes: Vec<(usize, Bytes, Bytes)> = commands
+            .iter()
+            .enumerate()
+            .filter(|(_, (spec, _))| spec.name == "publish")
+            .filter_map(|(i, (_, args))| Some((i, args.get(1)?.clone(), args.get(2)?.clone())))
+            .collect();
         let mut blocked = None;
-        let mut replies: Vec<Reply> = commands
+        let replies: Vec<Reply> = commands
             .iter()
             .map(|(spec, args)| match spec.run {
                 Run::Keys(handler) => {
@@ -526,6 +533,7 @@ pub fn commands_plan(
                         other => other.unwrap_or_else(Reply::from),
                     }
                 }
+                _ if spec.name == "publish" => Reply::Int(0),
                 _ => crate::command::transactions::keyless_reply(spec, args),
             })
             .collect();
@@ -536,17 +544,21 @@ pub fn commands_plan(
                 wait: *wait,
             }));
         }
-        let reply = if as_array {
-            Reply::Array(replies)
-        } else {
-            replies.pop().unwrap_or(Reply::Null)
+        let finish = move |mut replies: Vec<Reply>| {
+            if as_array {
+                Reply::Array(replies)
+            } else {
+                replies.pop().unwrap_or(Reply::Null)
+            }
         };
-        if !write || per_shard.is_empty() {
-            return Step::Reply(reply);
+        let write_back = write && !per_shard.is_empty();
+        if !write_back && publishes.is_empty() {
+            return Step::Reply(finish(replies));
         }
         // The commands' keyspace events go out once their writes are in place.
         let mut events = Some(temp.take_events()).filter(|e| !e.is_empty());
-        let ops = per_shard
+        let per_shard = if write_back { per_shard } else { Vec::new() };
+        let mut ops: Vec<(usize, ShardOp)> = per_shard
             .into_iter()
             .map(|(s, keys)| {
                 let finals: Vec<(usize, Bytes, Option<Entry>)> = keys
@@ -574,11 +586,57 @@ pub fn commands_plan(
                 (s, op)
             })
             .collect();
+        if !publishes.is_empty() {
+            let messages: std::sync::Arc<Vec<(Bytes, Bytes)>> = std::sync::Arc::new(
+                publishes
+                    .iter()
+                    .map(|(_, c, m)| (c.clone(), m.clone()))
+                    .collect(),
+            );
+            for dest in 0..shards {
+                let messages = messages.clone();
+                let publish = move |shard: &mut Shard| {
+                    HopOut::Reply(Reply::Array(
+                        messages
+                            .iter()
+                            .map(|(c, m)| Reply::Int(shard.publish_here(c, m) as i64))
+                            .collect(),
+                    ))
+                };
+                // At most one op per shard: a shard with a write-back publishes after it.
+                let op: ShardOp = match ops.iter().position(|(d, _)| *d == dest) {
+                    Some(i) => {
+                        let (_, write) = ops.swap_remove(i);
+                        Box::new(move |shard: &mut Shard| {
+                            write(shard);
+                            publish(shard)
+                        })
+                    }
+                    None => Box::new(publish),
+                };
+                ops.push((dest, op));
+            }
+        }
         Step::Hop {
             locks: Vec::new(),
             ops,
             last: true,
-            then: Box::new(move |_| Step::Reply(reply)),
+            then: Box::new(move |outs| {
+                let mut replies = replies;
+                for out in outs {
+                    let Reply::Array(counts) = out.into_reply() else {
+                        continue;
+                    };
+                    for ((i, _, _), count) in publishes.iter().zip(counts) {
+                        if let (Some(Reply::Int(total)), Reply::Int(n)) =
+                            (replies.get_mut(*i), count)
+                        {
+                            *total += n;
+                        }
+                    }
+                }
+                Step::Reply(finish(replies))
+            }),
         }
     });
     Step::Hop {
