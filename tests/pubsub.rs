@@ -271,6 +271,23 @@ fn the_conversation_is_byte_for_byte_redis() {
         &["PUBSUB", "NUMPAT"],
         &["PUBSUB", "CHANNELS", "x", "y"],
         &["PUBSUB", "NOPE"],
+        &["PUBSUB", "HELP"],
+        &["SUNSUBSCRIBE"],
+        &["SSUBSCRIBE", "s1", "s2"],
+        &["SUBSCRIBE", "c1"],
+        &["SSUBSCRIBE", "s1"],
+        &["GET", "x"],
+        // (Publishing to itself is left out: a RESP3 client gets its own message after the
+        // PUBLISH reply here, before it in Redis.)
+        &["SPUBLISH", "s3", "nobody"],
+        &["PUBLISH", "s1", "not-shard"],
+        &["PUBSUB", "SHARDNUMSUB", "s1", "s3"],
+        &["PUBSUB", "SHARDCHANNELS", "s1*"],
+        &["PUBSUB", "SHARDCHANNELS", "x", "y"],
+        &["SUNSUBSCRIBE", "s1"],
+        &["UNSUBSCRIBE"],
+        &["SUNSUBSCRIBE"],
+        &["PING"],
     ];
     let ferrite = Server::start(4);
     let redis = Server::start_redis();
@@ -321,4 +338,33 @@ fn publish_inside_multi_is_delivered_when_exec_runs() {
     c.cmd(&["PUBLISH", "events", "again"]);
     assert_eq!(c.cmd(&["EXEC"]), Reply::Array(vec![Reply::int(1)]));
     assert_eq!(sub.read(), message("events", "again"));
+}
+
+#[test]
+fn shard_channels_are_their_own_namespace() {
+    let s = Server::start(4);
+    let mut sub = s.client();
+    sub.send(&["SSUBSCRIBE", "orders"]);
+    assert_eq!(
+        sub.read(),
+        Reply::Array(vec![
+            Reply::bulk("ssubscribe"),
+            Reply::bulk("orders"),
+            Reply::int(1)
+        ])
+    );
+    let mut p = s.client();
+    assert_eq!(p.cmd(&["PUBLISH", "orders", "plain"]), Reply::int(0));
+    assert_eq!(p.cmd(&["SPUBLISH", "orders", "sharded"]), Reply::int(1));
+    assert_eq!(
+        sub.read(),
+        Reply::Array(bulk_items(&["smessage", "orders", "sharded"]))
+    );
+    assert_eq!(
+        p.cmd(&["PUBSUB", "SHARDCHANNELS"]).strings(),
+        vec!["orders"]
+    );
+    assert_eq!(p.cmd(&["PUBSUB", "CHANNELS"]), Reply::Array(vec![]));
+    let clients = p.cmd(&["CLIENT", "LIST", "TYPE", "pubsub"]).text();
+    assert!(clients.contains("sub=0 psub=0 ssub=1"), "{clients}");
 }

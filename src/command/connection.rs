@@ -347,7 +347,7 @@ pub fn client_line(conn: &Conn, now: u64) -> String {
     let mut line = String::new();
     let _ = writeln!(
         line,
-        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+        "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp=0 obl={} oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         c.id,
         c.addr,
         c.laddr,
@@ -359,6 +359,7 @@ pub fn client_line(conn: &Conn, now: u64) -> String {
         c.db,
         c.subscriptions.as_ref().map_or(0, |s| s.channels.len()),
         c.subscriptions.as_ref().map_or(0, |s| s.patterns.len()),
+        c.subscriptions.as_ref().map_or(0, |s| s.shard_channels.len()),
         conn.rbuf.len(),
         conn.rbuf.capacity() - conn.rbuf.len(),
         conn.rbuf.capacity(),

@@ -1,6 +1,7 @@
 //! Pub/Sub commands (Redis's `pubsub.c`): SUBSCRIBE and friends register the connection with
 //! its own shard's registry (`shard::pubsub`); PUBLISH and PUBSUB fan out to every shard, where
-//! the subscribers are.
+//! the subscribers are. Shard channels (SSUBSCRIBE, SPUBLISH) are Redis 7's separate namespace;
+//! on one node they reach every subscriber too.
 
 use std::collections::HashSet;
 
@@ -23,6 +24,12 @@ pub static COMMANDS: &[CommandSpec] = &[
         .doc("Listens for messages published to channels that match one or more patterns.", "2.0.0", "O(N) where N is the number of patterns to subscribe to.", "pattern [pattern ...]"),
     spec("punsubscribe", -1, flags!(PUBSUB | NOSCRIPT | LOADING | STALE), KeySpec::NONE, G, Run::Conn(punsubscribe))
         .doc("Stops listening to messages published to channels that match one or more patterns.", "2.0.0", "O(N) where N is the number of patterns to unsubscribe.", "[pattern [pattern ...]]"),
+    spec("ssubscribe", -2, flags!(PUBSUB | NOSCRIPT | LOADING | STALE), KeySpec::NONE, G, Run::Conn(ssubscribe))
+        .doc("Listens for messages published to shard channels.", "7.0.0", "O(N) where N is the number of shard channels to subscribe to.", "shardchannel [shardchannel ...]"),
+    spec("sunsubscribe", -1, flags!(PUBSUB | NOSCRIPT | LOADING | STALE), KeySpec::NONE, G, Run::Conn(sunsubscribe))
+        .doc("Stops listening to messages posted to shard channels.", "7.0.0", "O(N) where N is the number of shard channels to unsubscribe.", "[shardchannel [shardchannel ...]]"),
+    spec("spublish", 3, flags!(PUBSUB | LOADING | STALE | FAST), KeySpec::NONE, G, Run::Conn(spublish))
+        .doc("Post a message to a shard channel", "7.0.0", "O(N) where N is the number of clients subscribed to the receiving shard channel.", "shardchannel message"),
     spec("publish", 3, flags!(PUBSUB | LOADING | STALE | FAST), KeySpec::NONE, G, Run::Conn(publish))
         .doc("Posts a message to a channel.", "2.0.0", "O(N+M) where N is the number of clients subscribed to the receiving channel and M is the total number of subscribed patterns (by any client).", "channel message"),
     spec("pubsub", -2, flags!(), KeySpec::NONE, G, Run::Parent)
@@ -37,6 +44,10 @@ static PUBSUB_SUBCOMMANDS: &[CommandSpec] = &[
         .doc("Returns a count of subscribers to channels.", "2.8.0", "O(N) for the NUMSUB subcommand, where N is the number of requested channels", "[channel [channel ...]]"),
     spec("pubsub|numpat", 2, flags!(PUBSUB | LOADING | STALE), KeySpec::NONE, G, Run::Conn(pubsub_numpat))
         .doc("Returns a count of unique pattern subscriptions.", "2.8.0", "O(1)", ""),
+    spec("pubsub|shardchannels", -2, flags!(PUBSUB | LOADING | STALE), KeySpec::NONE, G, Run::Conn(pubsub_shardchannels))
+        .doc("Returns the active shard channels.", "7.0.0", "O(N) where N is the number of active shard channels, and assuming constant time pattern matching (relatively short shard channels).", "[pattern]"),
+    spec("pubsub|shardnumsub", -2, flags!(PUBSUB | LOADING | STALE), KeySpec::NONE, G, Run::Conn(pubsub_shardnumsub))
+        .doc("Returns the count of subscribers of shard channels.", "7.0.0", "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels", "[shardchannel [shardchannel ...]]"),
     spec("pubsub|help", 2, flags!(LOADING | STALE), KeySpec::NONE, G, Run::Conn(pubsub_help))
         .doc("Returns helpful text about the different subcommands.", "6.2.0", "O(1)", ""),
 ];
@@ -73,6 +84,7 @@ fn confirmation(kind: &'static str, name: Option<Bytes>, count: usize) -> Reply 
 enum Kind {
     Channel,
     Pattern,
+    Shard,
 }
 
 impl Kind {
@@ -80,6 +92,31 @@ impl Kind {
         match self {
             Kind::Channel => &mut subs.channels,
             Kind::Pattern => &mut subs.patterns,
+            Kind::Shard => &mut subs.shard_channels,
+        }
+    }
+
+    /// The count a confirmation carries: shard channels count apart, as in Redis 7.
+    fn count(self, subs: &Subscriptions) -> usize {
+        match self {
+            Kind::Shard => subs.shard_channels.len(),
+            _ => subs.count(),
+        }
+    }
+
+    fn subscribe_label(self) -> &'static str {
+        match self {
+            Kind::Channel => "subscribe",
+            Kind::Pattern => "psubscribe",
+            Kind::Shard => "ssubscribe",
+        }
+    }
+
+    fn unsubscribe_label(self) -> &'static str {
+        match self {
+            Kind::Channel => "unsubscribe",
+            Kind::Pattern => "punsubscribe",
+            Kind::Shard => "sunsubscribe",
         }
     }
 }
@@ -96,22 +133,20 @@ fn subscribe_generic(ctx: &mut ConnCtx<'_>, kind: Kind) -> ConnResult {
             match kind {
                 Kind::Channel => ctx.pubsub.subscribe(name, who),
                 Kind::Pattern => ctx.pubsub.psubscribe(name, who),
+                Kind::Shard => ctx.pubsub.ssubscribe(name, who),
             }
         }
-        let label = match kind {
-            Kind::Channel => "subscribe",
-            Kind::Pattern => "psubscribe",
-        };
-        replies.push(confirmation(label, Some(name.clone()), subs.count()));
+        replies.push(confirmation(
+            kind.subscribe_label(),
+            Some(name.clone()),
+            kind.count(subs),
+        ));
     }
     Ok(Step::Reply(Reply::Replies(replies)))
 }
 
 fn unsubscribe_generic(ctx: &mut ConnCtx<'_>, kind: Kind) -> ConnResult {
-    let label = match kind {
-        Kind::Channel => "unsubscribe",
-        Kind::Pattern => "punsubscribe",
-    };
+    let label = kind.unsubscribe_label();
     let who = (ctx.token, ctx.client.id);
     let Some(subs) = ctx.client.subscriptions.as_mut() else {
         // Nothing to leave: a confirmation per name, or one with no name, as Redis replies.
@@ -130,7 +165,7 @@ fn unsubscribe_generic(ctx: &mut ConnCtx<'_>, kind: Kind) -> ConnResult {
         kind.names(subs).iter().cloned().collect()
     };
     if names.is_empty() {
-        return Ok(Step::Reply(confirmation(label, None, subs.count())));
+        return Ok(Step::Reply(confirmation(label, None, kind.count(subs))));
     }
     let mut replies = Vec::with_capacity(names.len());
     for name in names {
@@ -138,11 +173,12 @@ fn unsubscribe_generic(ctx: &mut ConnCtx<'_>, kind: Kind) -> ConnResult {
             match kind {
                 Kind::Channel => ctx.pubsub.unsubscribe(&name, who),
                 Kind::Pattern => ctx.pubsub.punsubscribe(&name, who),
+                Kind::Shard => ctx.pubsub.sunsubscribe(&name, who),
             }
         }
-        replies.push(confirmation(label, Some(name), subs.count()));
+        replies.push(confirmation(label, Some(name), kind.count(subs)));
     }
-    if subs.count() == 0 {
+    if subs.total() == 0 {
         ctx.client.subscriptions = None;
     }
     Ok(Step::Reply(Reply::Replies(replies)))
@@ -156,6 +192,14 @@ fn psubscribe(ctx: &mut ConnCtx<'_>) -> ConnResult {
     subscribe_generic(ctx, Kind::Pattern)
 }
 
+fn ssubscribe(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    subscribe_generic(ctx, Kind::Shard)
+}
+
+fn sunsubscribe(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    unsubscribe_generic(ctx, Kind::Shard)
+}
+
 fn unsubscribe(ctx: &mut ConnCtx<'_>) -> ConnResult {
     unsubscribe_generic(ctx, Kind::Channel)
 }
@@ -164,13 +208,29 @@ fn punsubscribe(ctx: &mut ConnCtx<'_>) -> ConnResult {
     unsubscribe_generic(ctx, Kind::Pattern)
 }
 
-/// PUBLISH: every shard delivers to its own subscribers; the reply is how many received it.
 fn publish(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    publish_generic(ctx, false)
+}
+
+fn spublish(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    publish_generic(ctx, true)
+}
+
+/// PUBLISH and SPUBLISH: every shard delivers to its own subscribers; the reply is how many
+/// received it.
+fn publish_generic(ctx: &mut ConnCtx<'_>, shard: bool) -> ConnResult {
     let (channel, message) = (ctx.args[1].clone(), ctx.args[2].clone());
     Ok(Step::fan_out(
         0..ctx.env.shards,
         None,
-        move |s: &mut Shard| HopOut::Reply(Reply::Int(s.publish_here(&channel, &message) as i64)),
+        move |s: &mut Shard| {
+            let n = if shard {
+                s.spublish_here(&channel, &message)
+            } else {
+                s.publish_here(&channel, &message)
+            };
+            HopOut::Reply(Reply::Int(n as i64))
+        },
         |outs| {
             Reply::Int(
                 outs.into_iter()
@@ -207,21 +267,38 @@ fn bulks(names: Vec<Bytes>) -> Reply {
 }
 
 fn pubsub_channels(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    channels_generic(ctx, false)
+}
+
+fn pubsub_shardchannels(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    channels_generic(ctx, true)
+}
+
+fn channels_generic(ctx: &mut ConnCtx<'_>, shard: bool) -> ConnResult {
     if ctx.args.len() > 3 {
-        return Err(OpError::other(
-            "ERR unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP.",
-        ));
+        let name = if shard { "SHARDCHANNELS" } else { "CHANNELS" };
+        return Err(OpError::other(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{name}'. Try PUBSUB HELP."
+        )));
     }
     let pattern = ctx.args.get(2).cloned();
     Ok(Step::fan_out(
         0..ctx.env.shards,
         None,
-        move |s: &mut Shard| HopOut::Reply(bulks(s.pubsub.channels(pattern.as_deref()))),
+        move |s: &mut Shard| HopOut::Reply(bulks(s.pubsub.channels(pattern.as_deref(), shard))),
         |outs| Reply::Array(union_of_names(outs)),
     ))
 }
 
 fn pubsub_numsub(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    numsub_generic(ctx, false)
+}
+
+fn pubsub_shardnumsub(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    numsub_generic(ctx, true)
+}
+
+fn numsub_generic(ctx: &mut ConnCtx<'_>, shard: bool) -> ConnResult {
     let channels: Vec<Bytes> = ctx.args[2..].to_vec();
     let asked = channels.clone();
     Ok(Step::fan_out(
@@ -231,7 +308,7 @@ fn pubsub_numsub(ctx: &mut ConnCtx<'_>) -> ConnResult {
             HopOut::Reply(Reply::Array(
                 asked
                     .iter()
-                    .map(|c| Reply::Int(s.pubsub.subscribers(c) as i64))
+                    .map(|c| Reply::Int(s.pubsub.subscribers(c, shard) as i64))
                     .collect(),
             ))
         },
@@ -277,6 +354,10 @@ fn pubsub_help(_ctx: &mut ConnCtx<'_>) -> ConnResult {
             "NUMSUB [<channel> ...]",
             "    Return the number of subscribers for the specified channels, excluding",
             "    pattern subscriptions(default: no channels).",
+            "SHARDCHANNELS [<pattern>]",
+            "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+            "SHARDNUMSUB [<shardchannel> ...]",
+            "    Return the number of subscribers for the specified shard level channel(s)",
         ],
     )))
 }

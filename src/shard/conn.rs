@@ -53,7 +53,7 @@ pub struct ClientState {
 impl ClientState {
     /// Channels plus patterns subscribed to.
     pub fn subscription_count(&self) -> usize {
-        self.subscriptions.as_ref().map_or(0, |s| s.count())
+        self.subscriptions.as_ref().map_or(0, |s| s.total())
     }
 
     /// The client type CLIENT LIST and CLIENT KILL filter on.

@@ -427,7 +427,7 @@ impl Shard {
             dataplane: self.dataplane_info(),
             changes_since_save: self.writes - self.writes_at_save,
             blocked_clients: self.blocking.blocked_clients(),
-            pubsub_channels: self.pubsub.channels(None),
+            pubsub_channels: self.pubsub.channels(None, false),
             pubsub_patterns: self.pubsub.patterns(),
             aof_errors: self.aof_errors,
         }

@@ -25,11 +25,19 @@ const SUBSCRIBER_QUEUED_LIMIT: usize = 64 * 1024;
 pub struct Subscriptions {
     pub channels: HashSet<Bytes, RandomState>,
     pub patterns: HashSet<Bytes, RandomState>,
+    /// Shard channels (SSUBSCRIBE): a namespace of their own, as in Redis 7.
+    pub shard_channels: HashSet<Bytes, RandomState>,
 }
 
 impl Subscriptions {
+    /// Channels plus patterns: what SUBSCRIBE and PSUBSCRIBE confirmations count.
     pub fn count(&self) -> usize {
         self.channels.len() + self.patterns.len()
+    }
+
+    /// Every subscription, shard channels included (the RESP2 subscribed context).
+    pub fn total(&self) -> usize {
+        self.count() + self.shard_channels.len()
     }
 }
 
@@ -41,6 +49,7 @@ type Subscriber = (usize, u64);
 pub struct PubSub {
     channels: HashMap<Bytes, Vec<Subscriber>, RandomState>,
     patterns: HashMap<Bytes, Vec<Subscriber>, RandomState>,
+    shard_channels: HashMap<Bytes, Vec<Subscriber>, RandomState>,
 }
 
 fn add(map: &mut HashMap<Bytes, Vec<Subscriber>, RandomState>, name: &Bytes, who: Subscriber) {
@@ -73,18 +82,36 @@ impl PubSub {
         remove(&mut self.patterns, pattern, who);
     }
 
-    /// Channels with a subscriber here, matching `pattern` if given (PUBSUB CHANNELS).
-    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Bytes> {
-        self.channels
-            .keys()
+    pub fn ssubscribe(&mut self, channel: &Bytes, who: Subscriber) {
+        add(&mut self.shard_channels, channel, who);
+    }
+
+    pub fn sunsubscribe(&mut self, channel: &[u8], who: Subscriber) {
+        remove(&mut self.shard_channels, channel, who);
+    }
+
+    /// Channels (or with `shard`, shard channels) with a subscriber here, matching `pattern`
+    /// if given (PUBSUB CHANNELS, SHARDCHANNELS).
+    pub fn channels(&self, pattern: Option<&[u8]>, shard: bool) -> Vec<Bytes> {
+        let map = if shard {
+            &self.shard_channels
+        } else {
+            &self.channels
+        };
+        map.keys()
             .filter(|c| pattern.is_none_or(|p| crate::glob::matches(p, c, false)))
             .cloned()
             .collect()
     }
 
-    /// Subscribers of `channel` here (PUBSUB NUMSUB).
-    pub fn subscribers(&self, channel: &[u8]) -> usize {
-        self.channels.get(channel).map_or(0, Vec::len)
+    /// Subscribers of `channel` (or shard channel) here (PUBSUB NUMSUB, SHARDNUMSUB).
+    pub fn subscribers(&self, channel: &[u8], shard: bool) -> usize {
+        let map = if shard {
+            &self.shard_channels
+        } else {
+            &self.channels
+        };
+        map.get(channel).map_or(0, Vec::len)
     }
 
     /// Patterns with a subscriber here (PUBSUB NUMPAT counts them across shards).
@@ -94,6 +121,28 @@ impl PubSub {
 }
 
 impl Shard {
+    /// Delivers an SPUBLISH message to this shard's shard-channel subscribers.
+    pub fn spublish_here(&mut self, channel: &Bytes, message: &Bytes) -> usize {
+        let targets: Vec<(Subscriber, Reply)> = self
+            .pubsub
+            .shard_channels
+            .get(&channel[..])
+            .map(|subs| {
+                subs.iter()
+                    .map(|&who| {
+                        let push = Reply::Push(vec![
+                            Reply::bulk_str("smessage"),
+                            Reply::Bulk(channel.clone()),
+                            Reply::Bulk(message.clone()),
+                        ]);
+                        (who, push)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.deliver_pushes(targets)
+    }
+
     /// Delivers a published message to this shard's subscribers; returns how many got it.
     pub fn publish_here(&mut self, channel: &Bytes, message: &Bytes) -> usize {
         let mut targets: Vec<(Subscriber, Reply)> = Vec::new();
@@ -121,6 +170,12 @@ impl Shard {
                 targets.push((who, push));
             }
         }
+        self.deliver_pushes(targets)
+    }
+
+    /// Pushes each message to its subscriber's connection, dropping subscribers too far
+    /// behind; returns how many were delivered.
+    fn deliver_pushes(&mut self, targets: Vec<(Subscriber, Reply)>) -> usize {
         let mut delivered = 0;
         for ((token, id), push) in targets {
             let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
@@ -181,6 +236,9 @@ impl Shard {
         }
         for pattern in &subs.patterns {
             self.pubsub.punsubscribe(pattern, (token, id));
+        }
+        for channel in &subs.shard_channels {
+            self.pubsub.sunsubscribe(channel, (token, id));
         }
     }
 }
