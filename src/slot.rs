@@ -7,13 +7,38 @@
 /// Number of hash slots, as in Redis Cluster.
 pub const SLOT_COUNT: usize = 16384;
 
-/// CRC16-CCITT (XMODEM), the variant Redis Cluster uses (`crc16.c` in Redis), one table lookup
-/// per byte: it runs for every key of every command.
+/// CRC16-CCITT (XMODEM), the variant Redis Cluster uses (`crc16.c` in Redis). It runs for every
+/// key of every command, so it takes four bytes a step with four independent table lookups
+/// ("slicing by 4") instead of a chain of one lookup per byte.
 pub fn crc16(bytes: &[u8]) -> u16 {
-    bytes.iter().fold(0u16, |crc, &b| {
+    let mut crc = 0u16;
+    let mut chunks = bytes.chunks_exact(4);
+    for c in &mut chunks {
+        crc = CRC16_SLICES[3][((crc >> 8) as u8 ^ c[0]) as usize]
+            ^ CRC16_SLICES[2][(crc as u8 ^ c[1]) as usize]
+            ^ CRC16_SLICES[1][c[2] as usize]
+            ^ CRC16_SLICES[0][c[3] as usize];
+    }
+    chunks.remainder().iter().fold(crc, |crc, &b| {
         (crc << 8) ^ CRC16_TABLE[((crc >> 8) as u8 ^ b) as usize]
     })
 }
+
+/// `CRC16_SLICES[k][x]`: the CRC of byte `x` followed by `k` zero bytes.
+const CRC16_SLICES: [[u16; 256]; 4] = {
+    let mut slices = [CRC16_TABLE; 4];
+    let mut k = 1;
+    while k < 4 {
+        let mut x = 0;
+        while x < 256 {
+            let prev = slices[k - 1][x];
+            slices[k][x] = (prev << 8) ^ CRC16_TABLE[(prev >> 8) as usize];
+            x += 1;
+        }
+        k += 1;
+    }
+    slices
+};
 
 const CRC16_TABLE: [u16; 256] = {
     let mut table = [0u16; 256];
@@ -69,6 +94,30 @@ pub fn key_shard(key: &[u8], shards: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-at-a-time definition the sliced version must agree with.
+    fn crc16_bytewise(bytes: &[u8]) -> u16 {
+        bytes.iter().fold(0u16, |crc, &b| {
+            (crc << 8) ^ CRC16_TABLE[((crc >> 8) as u8 ^ b) as usize]
+        })
+    }
+
+    #[test]
+    fn sliced_crc16_agrees_with_the_bytewise_one() {
+        let mut x = 0x2545_f491_u64;
+        for len in 0..200 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            assert_eq!(crc16(&bytes), crc16_bytewise(&bytes), "{bytes:?}");
+        }
+        assert_eq!(crc16(b"123456789"), 0x31c3, "the XMODEM check value");
+    }
 
     #[test]
     fn matches_redis_cluster_slots() {
