@@ -368,6 +368,29 @@ fn producers_and_consumers_across_shards_lose_and_duplicate_nothing() {
     assert_eq!(s.client().cmd(&["DBSIZE"]), Reply::int(0));
 }
 
+#[test]
+fn client_kill_ends_a_blocked_client_at_once() {
+    let s = Server::start(4);
+    for keys in [vec!["q"], vec![SPREAD_KEYS[0], SPREAD_KEYS[1]]] {
+        let mut c = s.client();
+        let id = c.cmd(&["CLIENT", "ID"]).as_int().to_string();
+        let mut args = vec!["BLPOP"];
+        args.extend(&keys);
+        args.push("0");
+        c.send(&args);
+        wait_blocked(&s, 1);
+        let mut o = s.client();
+        let listed = o.cmd(&["CLIENT", "LIST", "ID", &id]).text();
+        assert!(listed.contains("flags=b"), "{listed}");
+        assert_eq!(o.cmd(&["CLIENT", "KILL", "ID", &id]), Reply::int(1));
+        assert!(c.closed_within(Duration::from_secs(10)), "{keys:?}");
+        wait_blocked(&s, 0);
+        o.cmd(&["RPUSH", keys[0], "kept"]);
+        assert_eq!(o.cmd(&["LLEN", keys[0]]), Reply::int(1));
+        o.cmd(&["DEL", keys[0]]);
+    }
+}
+
 /// What needs no waiting, replies and errors included, is byte for byte Redis's.
 const DIFF_LINES: &[&str] = &[
     "RPUSH l a b c",

@@ -338,6 +338,9 @@ pub fn client_line(conn: &Conn, now: u64) -> String {
     if c.no_evict {
         flags.push('e');
     }
+    if conn.waits_on_keys {
+        flags.push('b');
+    }
     if c.subscription_count() > 0 {
         flags.push('P');
     }

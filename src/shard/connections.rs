@@ -386,12 +386,20 @@ impl Shard {
     /// Closes the connections `pred` picks once their pending replies are written. Returns how many.
     pub fn kill_clients(&mut self, pred: impl Fn(&ClientState) -> bool) -> usize {
         let mut killed = 0;
+        let mut blocked = Vec::new();
         for (token, conn) in self.conns.iter_mut().enumerate() {
             if let Some(conn) = conn.as_mut().filter(|c| pred(&c.client)) {
                 conn.client.close_after_reply = true;
                 self.dirty.push(token);
                 killed += 1;
+                if conn.waits_on_keys {
+                    blocked.push(token);
+                }
             }
+        }
+        // A blocked client owes a reply that may never come: it goes now, as in Redis.
+        for token in blocked {
+            self.close(token);
         }
         killed
     }
