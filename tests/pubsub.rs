@@ -368,3 +368,36 @@ fn shard_channels_are_their_own_namespace() {
     let clients = p.cmd(&["CLIENT", "LIST", "TYPE", "pubsub"]).text();
     assert!(clients.contains("sub=0 psub=0 ssub=1"), "{clients}");
 }
+
+#[test]
+fn reset_makes_a_connection_new_again_as_in_redis() {
+    if common::against_redis() {
+        return;
+    }
+    let script: &[&[&str]] = &[
+        &["CLIENT", "SETNAME", "worker"],
+        &["SELECT", "3"],
+        &["SET", "in3", "x"],
+        &["WATCH", "in3"],
+        &["SUBSCRIBE", "a"],
+        &["PSUBSCRIBE", "b*"],
+        &["RESET"],
+        &["CLIENT", "GETNAME"],
+        &["GET", "in3"],
+        &["PUBSUB", "NUMSUB", "a"],
+        &["PUBSUB", "NUMPAT"],
+        &["MULTI"],
+        &["SET", "k", "v"],
+        &["RESET"],
+        &["EXEC"],
+        &["EXISTS", "k"],
+    ];
+    let ferrite = Server::start(4);
+    let redis = Server::start_redis();
+    let mut bytes = Vec::new();
+    for line in script {
+        bytes.extend(common::encode(line));
+    }
+    let (f, r) = (ferrite.raw(&bytes), redis.raw(&bytes));
+    assert_eq!(String::from_utf8_lossy(&f), String::from_utf8_lossy(&r));
+}

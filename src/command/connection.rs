@@ -47,6 +47,15 @@ pub static COMMANDS: &[CommandSpec] = &[
     )
     .doc("Closes the connection.", "1.0.0", "O(1)", ""),
     spec(
+        "reset",
+        1,
+        flags!(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | ALLOW_BUSY),
+        KeySpec::NONE,
+        Group::Connection,
+        Run::Conn(reset),
+    )
+    .doc("Resets the connection.", "6.2.0", "O(1)", ""),
+    spec(
         "hello",
         -1,
         flags!(NOSCRIPT | LOADING | STALE | FAST | NO_AUTH | SENTINEL | ALLOW_BUSY),
@@ -151,6 +160,29 @@ fn ping(ctx: &mut ConnCtx<'_>) -> ConnResult {
 
 fn echo(ctx: &mut ConnCtx<'_>) -> ConnResult {
     reply(Reply::Bulk(ctx.args[1].clone()))
+}
+
+/// RESET: the connection as a new one would be (no transaction, watches, subscriptions or
+/// name; database 0, RESP2, the default user's authentication), as Redis 7.0 resets it.
+fn reset(ctx: &mut ConnCtx<'_>) -> ConnResult {
+    ctx.client.multi = None;
+    super::pubsub::unsubscribe_everything(ctx);
+    ctx.client.db = 0;
+    ctx.client.proto = Protocol::Resp2;
+    ctx.client.name = None;
+    ctx.client.no_evict = false;
+    ctx.client.authenticated = ctx.env.settings.requirepass.is_empty();
+    Ok(match super::transactions::unwatch_all(ctx) {
+        Step::Hop {
+            locks, ops, last, ..
+        } => Step::Hop {
+            locks,
+            ops,
+            last,
+            then: Box::new(|_| Step::Reply(Reply::status("RESET"))),
+        },
+        _ => Step::Reply(Reply::status("RESET")),
+    })
 }
 
 fn quit(ctx: &mut ConnCtx<'_>) -> ConnResult {

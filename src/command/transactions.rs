@@ -93,7 +93,7 @@ pub fn queueable(spec: &CommandSpec) -> bool {
 pub fn controls_transaction(spec: &CommandSpec) -> bool {
     matches!(
         spec.name,
-        "exec" | "discard" | "multi" | "quit" | "watch" | "unwatch"
+        "exec" | "discard" | "multi" | "quit" | "watch" | "unwatch" | "reset"
     )
 }
 
@@ -154,8 +154,8 @@ fn unwatch(ctx: &mut ConnCtx<'_>) -> ConnResult {
     Ok(unwatch_all(ctx))
 }
 
-/// Drops every watch of the client (UNWATCH, DISCARD).
-fn unwatch_all(ctx: &mut ConnCtx<'_>) -> Step {
+/// Drops every watch of the client (UNWATCH, DISCARD, RESET).
+pub fn unwatch_all(ctx: &mut ConnCtx<'_>) -> Step {
     let keys = std::mem::take(&mut ctx.client.watching);
     let client = ctx.client.id;
     per_shard_op(keys, ctx.env.shards, Reply::OK, move |shard, keys| {
