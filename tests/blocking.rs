@@ -319,9 +319,14 @@ fn producers_and_consumers_across_shards_lose_and_duplicate_nothing() {
     let s = Server::start(4);
     // Consumers wait on queues of two shards (parked, re-run on writes) or of one.
     let queues = [SPREAD_KEYS[0], SPREAD_KEYS[1], SPREAD_KEYS[2]];
+    // Consumers stop once everything was consumed (or, should something be lost, after a
+    // bounded wait: the count below then tells).
+    let consumed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(60);
     let consumers: Vec<_> = (0..6)
         .map(|i| {
             let mut c = s.client();
+            let consumed = consumed.clone();
             let keys: Vec<&str> = if i % 2 == 0 {
                 vec![queues[0], queues[1]]
             } else {
@@ -329,16 +334,19 @@ fn producers_and_consumers_across_shards_lose_and_duplicate_nothing() {
             };
             std::thread::spawn(move || {
                 let mut got = Vec::new();
-                loop {
+                let total = PRODUCERS * ITEMS;
+                while consumed.load(std::sync::atomic::Ordering::SeqCst) < total
+                    && Instant::now() < deadline
+                {
                     let mut args = vec!["BRPOP"];
                     args.extend(&keys);
-                    args.push("2");
-                    match c.cmd(&args) {
-                        Reply::Array(items) => got.push(items[1].text()),
-                        // Two seconds with nothing: the producers are done.
-                        _ => return got,
+                    args.push("0.2");
+                    if let Reply::Array(items) = c.cmd(&args) {
+                        got.push(items[1].text());
+                        consumed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                 }
+                got
             })
         })
         .collect();
