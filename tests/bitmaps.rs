@@ -512,16 +512,7 @@ const DIFF_LINES: &[&str] = &[
 
 #[test]
 fn bitmaps_match_redis() {
-    for resp3 in [false, true] {
-        let diffs = common::differences_with_redis(DIFF_LINES, resp3);
-        assert!(
-            diffs.is_empty(),
-            "resp3={resp3}: {} of {} lines differ from redis-server:\n{}",
-            diffs.len(),
-            DIFF_LINES.len(),
-            diffs.join("\n")
-        );
-    }
+    common::assert_matches_redis(DIFF_LINES);
 }
 
 // ---- property test: SETBIT / BITFIELD against a bit-vector model ----------------------------

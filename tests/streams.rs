@@ -295,24 +295,12 @@ const GROUP_LINES: &[&str] = &[
 
 #[test]
 fn group_counters_match_redis_server() {
-    for resp3 in [false, true] {
-        let diffs = common::differences_with_redis(GROUP_LINES, resp3);
-        assert!(diffs.is_empty(), "resp3={resp3}: {}", diffs.join("\n"));
-    }
+    common::assert_matches_redis(GROUP_LINES);
 }
 
 #[test]
 fn matches_redis_server_in_resp2_and_resp3() {
-    for resp3 in [false, true] {
-        let diffs = common::differences_with_redis(DIFF_LINES, resp3);
-        assert!(
-            diffs.is_empty(),
-            "resp3={resp3}: {} of {} commands differ from redis-server:\n{}",
-            diffs.len(),
-            DIFF_LINES.len(),
-            diffs.join("\n")
-        );
-    }
+    common::assert_matches_redis(DIFF_LINES);
 }
 
 /// Long streams through redis-server and Ferrite: node cuts (100 entries, 4 KB), approximate

@@ -861,14 +861,5 @@ const DIFF_LINES: &[&str] = &[
 
 #[test]
 fn matches_redis_server_in_resp2_and_resp3() {
-    for resp3 in [false, true] {
-        let diffs = common::differences_with_redis(DIFF_LINES, resp3);
-        assert!(
-            diffs.is_empty(),
-            "resp3={resp3}: {} of {} commands differ from redis-server:\n{}",
-            diffs.len(),
-            DIFF_LINES.len(),
-            diffs.join("\n")
-        );
-    }
+    common::assert_matches_redis(DIFF_LINES);
 }

@@ -853,6 +853,21 @@ macro_rules! check {
     }};
 }
 
+/// Asserts that `lines` get byte-identical replies from a fresh `ferrite --shards 4` and a fresh
+/// redis-server, in RESP2 and then in RESP3 (each protocol on fresh servers).
+pub fn assert_matches_redis(lines: &[&str]) {
+    for resp3 in [false, true] {
+        let diffs = differences_with_redis(lines, resp3);
+        assert!(
+            diffs.is_empty(),
+            "resp3={resp3}: {} of {} commands differ from redis-server:\n{}",
+            diffs.len(),
+            lines.len(),
+            diffs.join("\n")
+        );
+    }
+}
+
 /// Runs `lines` on a fresh `ferrite --shards 4` and a fresh redis-server (RESP3 after HELLO 3
 /// when asked) and returns the lines whose raw replies differ, numbered, with both replies.
 pub fn differences_with_redis(lines: &[&str], resp3: bool) -> Vec<String> {
