@@ -35,11 +35,7 @@ const G: Group = Group::Geo;
 /// The key of GEORADIUS and GEORADIUSBYMEMBER, then what follows STORE and STOREDIST (searched
 /// from the first argument they may be at), as in Redis's key specs.
 const fn store_specs(startfrom: i32) -> [KeyRange; 3] {
-    let one = FindKeys::Range {
-        lastkey: 0,
-        keystep: 1,
-        limit: 0,
-    };
+    let one = FindKeys::ONE;
     [
         KeyRange {
             begin: BeginSearch::Index(1),

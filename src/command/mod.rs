@@ -152,16 +152,21 @@ pub struct KeyRange {
     pub find: FindKeys,
 }
 
+impl FindKeys {
+    /// Just the key where the search began.
+    pub const ONE: FindKeys = FindKeys::Range {
+        lastkey: 0,
+        keystep: 1,
+        limit: 0,
+    };
+}
+
 impl KeyRange {
     /// The destination-then-`numkeys key [key ...]` layout of ZUNIONSTORE and friends.
     pub const DEST_THEN_NUMKEYS: &'static [KeyRange] = &[
         KeyRange {
             begin: BeginSearch::Index(1),
-            find: FindKeys::Range {
-                lastkey: 0,
-                keystep: 1,
-                limit: 0,
-            },
+            find: FindKeys::ONE,
         },
         KeyRange {
             begin: BeginSearch::Index(2),

@@ -36,22 +36,14 @@ use crate::slot::key_shard;
 const SORT_KEYS: &[KeyRange] = &[
     KeyRange {
         begin: BeginSearch::Index(1),
-        find: FindKeys::Range {
-            lastkey: 0,
-            keystep: 1,
-            limit: 0,
-        },
+        find: FindKeys::ONE,
     },
     KeyRange {
         begin: BeginSearch::Keyword {
             keyword: "STORE",
             startfrom: -2,
         },
-        find: FindKeys::Range {
-            lastkey: 0,
-            keystep: 1,
-            limit: 0,
-        },
+        find: FindKeys::ONE,
     },
 ];
 
