@@ -1210,6 +1210,19 @@ fn transactions_match_redis() {
             "LRANGE l 0 -1",
             "HGETALL h",
             "EXEC",
+            // SELECT and PUBLISH queue too; a SELECT stays in force after EXEC.
+            "MULTI",
+            "SET a 1",
+            "SELECT 2",
+            "SET a 2",
+            "SELECT 99",
+            "SELECT x",
+            "GET a",
+            "PUBLISH nobody m",
+            "EXEC",
+            "GET a",
+            "SELECT 0",
+            "GET a",
         ],
     );
 }

@@ -86,7 +86,38 @@ pub static COMMANDS: &[CommandSpec] = &[
 /// Commands a transaction queues: every key command, the keyless PING and ECHO, and PUBLISH
 /// (delivered once the transaction's writes are in place).
 pub fn queueable(spec: &CommandSpec) -> bool {
-    matches!(spec.run, Run::Keys(_)) || matches!(spec.name, "ping" | "echo" | "publish")
+    matches!(spec.run, Run::Keys(_)) || matches!(spec.name, "ping" | "echo" | "publish" | "select")
+}
+
+/// The database a queued SELECT switches to, if its argument names one.
+fn selected(args: &[Bytes], databases: usize) -> Option<usize> {
+    args.get(1)
+        .and_then(|a| crate::resp::parse_i64(a))
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&d| d < databases)
+}
+
+/// The database each queued command runs in: `db`, then whatever a SELECT before it chose.
+pub fn databases_of(commands: &[txn::PlannedCommand], db: usize, databases: usize) -> Vec<usize> {
+    let mut current = db;
+    commands
+        .iter()
+        .map(|(spec, args)| {
+            if spec.name == "select" {
+                current = selected(args, databases).unwrap_or(current);
+            }
+            current
+        })
+        .collect()
+}
+
+/// The reply of a SELECT inside EXEC, as Redis checks it there.
+pub fn select_reply(args: &[Bytes], databases: usize) -> Reply {
+    match args.get(1).and_then(|a| crate::resp::parse_i64(a)) {
+        None => OpError::NotInteger.into(),
+        Some(_) if selected(args, databases).is_none() => OpError::DbIndexOutOfRange.into(),
+        Some(_) => Reply::OK,
+    }
 }
 
 /// Whether a command is handled at once inside MULTI rather than queued.
@@ -213,10 +244,15 @@ fn exec(ctx: &mut ConnCtx<'_>) -> ConnResult {
     let max_string = env.settings.proto_max_bulk_len;
     let watching = std::mem::take(&mut ctx.client.watching);
     let watch = (!watching.is_empty()).then_some((ctx.client.id, watching));
+    let db = ctx.client.db;
+    // A SELECT in the transaction stays in force after it, as in Redis.
+    if let Some(&last) = databases_of(&state.commands, db, databases).last() {
+        ctx.client.db = last;
+    }
     Ok(txn::commands_plan(
         state.commands,
         Some(txn::ExecPlan { watch }),
-        ctx.client.db,
+        db,
         env.now,
         env.shards,
         databases,

@@ -420,8 +420,10 @@ pub fn commands_plan(
 
     // Each key with the database it lives in: the selected one, except a destination that a
     // command names in another database (COPY ... DB n).
+    // SELECT inside EXEC moves the commands after it to another database.
+    let command_dbs = crate::command::transactions::databases_of(&commands, db, databases);
     let mut keys = Vec::new();
-    for (spec, args) in &commands {
+    for ((spec, args), &db) in commands.iter().zip(&command_dbs) {
         let positions: Vec<usize> = spec.key_positions(args);
         let dest = spec
             .dest_db
@@ -515,7 +517,8 @@ pub fn commands_plan(
         let mut blocked = None;
         let replies: Vec<Reply> = commands
             .iter()
-            .map(|(spec, args)| match spec.run {
+            .zip(&command_dbs)
+            .map(|((spec, args), &db)| match spec.run {
                 Run::Keys(handler) => {
                     let mut ctx = Ctx {
                         ks: &mut temp,
@@ -534,6 +537,9 @@ pub fn commands_plan(
                     }
                 }
                 _ if spec.name == "publish" => Reply::Int(0),
+                _ if spec.name == "select" => {
+                    crate::command::transactions::select_reply(args, databases)
+                }
                 _ => crate::command::transactions::keyless_reply(spec, args),
             })
             .collect();
