@@ -70,9 +70,10 @@ fn untouched_watches_let_exec_run() {
 #[test]
 fn expiry_and_flushall_break_watches() {
     let s = Server::start(4);
-    s.client().cmd(&["SET", "short", "v", "PX", "50"]);
+    // The key must still exist when WATCH runs: 300 ms leaves room on a busy machine.
+    s.client().cmd(&["SET", "short", "v", "PX", "300"]);
     let reply = exec_after_watch(&s, "short", |_| {
-        std::thread::sleep(Duration::from_millis(120))
+        std::thread::sleep(Duration::from_millis(600))
     });
     assert_eq!(reply, Reply::NilArray, "the watched key expired");
     s.client().cmd(&["SET", "flushed", "v"]);

@@ -68,6 +68,11 @@ pub fn allowed_while_subscribed(spec: &CommandSpec) -> bool {
     )
 }
 
+/// PUBLISH and SPUBLISH: their connection need not wait for their fan-out to go on.
+pub fn is_publish(spec: &CommandSpec) -> bool {
+    matches!(spec.name, "publish" | "spublish")
+}
+
 type ConnResult = Result<Step, OpError>;
 
 /// `[kind, name, subscriptions left]`, the confirmation of each (un)subscription.

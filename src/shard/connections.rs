@@ -352,6 +352,10 @@ impl Shard {
                     pubsub: &mut self.pubsub,
                 };
                 let step = handler(&mut ctx).unwrap_or_else(|e| Step::Reply(e.into()));
+                let step = self.run_local_step(step, spec.name);
+                let Some(conn) = self.conns.get_mut(token).and_then(Option::as_mut) else {
+                    return;
+                };
                 match step {
                     Step::Reply(reply) => {
                         self.stats
@@ -363,7 +367,11 @@ impl Shard {
                         self.dirty.push(token);
                     }
                     step => {
-                        conn.blocked = true;
+                        // A PUBLISH depends on nothing the client sends after it, and one
+                        // publisher's fan-outs reach each shard in order: later requests go on.
+                        if !pubsub::is_publish(spec) {
+                            conn.blocked = true;
+                        }
                         let origin = Origin {
                             shard: id,
                             token,

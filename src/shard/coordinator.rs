@@ -239,6 +239,23 @@ impl Shard {
         }
     }
 
+    /// Runs a plan step at once when all its work is unlocked and on this shard (every fan-out
+    /// of a one-shard server, PUBLISH included): no coordinator, no messages, no turn lost.
+    /// Hops without locks run on arrival anyway, so the outcome is the same.
+    pub(super) fn run_local_step(&mut self, step: Step, command: &'static str) -> Step {
+        match step {
+            Step::Hop {
+                locks, ops, then, ..
+            } if locks.is_empty() && ops.iter().all(|(s, _)| *s == self.env.id) => {
+                let ops = self.journal_ops(command, ops);
+                let outs = ops.into_iter().map(|(_, op)| op(self)).collect();
+                let next = then(outs);
+                self.run_local_step(next, command)
+            }
+            step => step,
+        }
+    }
+
     /// A write plan's hops log what they change, and break the watches they touch, on each shard.
     fn journal_ops(
         &self,
