@@ -199,17 +199,8 @@ fn psubscribe(ctx: &mut ConnCtx<'_>) -> ConnResult {
 
 /// Leaves every channel, pattern and shard channel without confirmations (RESET).
 pub fn unsubscribe_everything(ctx: &mut ConnCtx<'_>) {
-    let who = (ctx.token, ctx.client.id);
     if let Some(subs) = ctx.client.subscriptions.take() {
-        for c in &subs.channels {
-            ctx.pubsub.unsubscribe(c, who);
-        }
-        for p in &subs.patterns {
-            ctx.pubsub.punsubscribe(p, who);
-        }
-        for c in &subs.shard_channels {
-            ctx.pubsub.sunsubscribe(c, who);
-        }
+        ctx.pubsub.forget((ctx.token, ctx.client.id), &subs);
     }
 }
 

@@ -99,7 +99,7 @@ impl Shard {
             self.forget_blocked_client(conn.client.id);
         }
         if let Some(subs) = conn.client.subscriptions.take() {
-            self.drop_subscriptions(token, conn.client.id, &subs);
+            self.pubsub.forget((token, conn.client.id), &subs);
         }
         let watching = std::mem::take(&mut conn.client.watching);
         if !watching.is_empty() {

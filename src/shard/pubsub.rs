@@ -90,6 +90,19 @@ impl PubSub {
         remove(&mut self.shard_channels, channel, who);
     }
 
+    /// Drops every subscription of `who` (a closing connection, RESET).
+    pub fn forget(&mut self, who: Subscriber, subs: &Subscriptions) {
+        for channel in &subs.channels {
+            self.unsubscribe(channel, who);
+        }
+        for pattern in &subs.patterns {
+            self.punsubscribe(pattern, who);
+        }
+        for channel in &subs.shard_channels {
+            self.sunsubscribe(channel, who);
+        }
+    }
+
     /// Channels (or with `shard`, shard channels) with a subscriber here, matching `pattern`
     /// if given (PUBSUB CHANNELS, SHARDCHANNELS).
     pub fn channels(&self, pattern: Option<&[u8]>, shard: bool) -> Vec<Bytes> {
@@ -226,19 +239,6 @@ impl Shard {
             } else {
                 self.send(shard, super::Msg::Do(Box::new(deliver)));
             }
-        }
-    }
-
-    /// Drops a closing connection's subscriptions from this shard's registry.
-    pub(super) fn drop_subscriptions(&mut self, token: usize, id: u64, subs: &Subscriptions) {
-        for channel in &subs.channels {
-            self.pubsub.unsubscribe(channel, (token, id));
-        }
-        for pattern in &subs.patterns {
-            self.pubsub.punsubscribe(pattern, (token, id));
-        }
-        for channel in &subs.shard_channels {
-            self.pubsub.sunsubscribe(channel, (token, id));
         }
     }
 }
