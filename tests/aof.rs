@@ -12,20 +12,14 @@ use std::time::{Duration, Instant};
 use common::{against_redis, scratch_dir, Client, Reply, Server};
 
 fn config(data: &Path, fsync: &str) -> PathBuf {
-    let path = scratch_dir().join("ferrite.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[persistence]\ndir = \"{}\"\naof_enabled = true\naof_fsync = \"{fsync}\"\n",
-            data.display()
-        ),
-    )
-    .expect("write config");
-    path
+    common::config_file(&format!(
+        "[persistence]\ndir = \"{}\"\naof_enabled = true\naof_fsync = \"{fsync}\"\n",
+        data.display()
+    ))
 }
 
 fn start(shards: usize, config: &Path) -> Server {
-    Server::start_with(shards, &["--config", config.to_str().expect("utf-8 path")])
+    Server::start_configured(shards, config)
 }
 
 fn logs(data: &Path) -> Vec<String> {

@@ -296,14 +296,10 @@ fn thresholds_come_from_the_configuration_file() {
     if common::against_redis() {
         return;
     }
-    let dir = common::scratch_dir();
-    let path = dir.join("ferrite.toml");
-    std::fs::write(
-        &path,
+    let path = common::config_file(
         "[encodings]\nhash_max_listpack_entries = 2\nzset_max_listpack_value = 3\n",
-    )
-    .unwrap();
-    let s = Server::start_with(1, &["--config", path.to_str().unwrap()]);
+    );
+    let s = Server::start_configured(1, &path);
     let mut c = s.client();
     check(
         &mut c,

@@ -233,10 +233,8 @@ fn the_configuration_file_turns_notifications_on_and_refuses_bad_letters() {
     if common::against_redis() {
         return;
     }
-    let dir = common::scratch_dir();
-    let good = dir.join("good.toml");
-    std::fs::write(&good, "[server]\nnotify_keyspace_events = \"Elg\"\n").expect("write config");
-    let s = Server::start_with(2, &["--config", good.to_str().expect("utf-8 path")]);
+    let good = common::config_file("[server]\nnotify_keyspace_events = \"Elg\"\n");
+    let s = Server::start_configured(2, &good);
     let mut c = s.client();
     assert_eq!(
         c.cmd(&["CONFIG", "GET", "notify-keyspace-events"]),
@@ -257,8 +255,7 @@ fn the_configuration_file_turns_notifications_on_and_refuses_bad_letters() {
             Reply::bulk("queue")
         ])
     );
-    let bad = dir.join("bad.toml");
-    std::fs::write(&bad, "[server]\nnotify_keyspace_events = \"KQ\"\n").expect("write config");
+    let bad = common::config_file("[server]\nnotify_keyspace_events = \"KQ\"\n");
     let out = common::run_bounded(
         std::process::Command::new(common::ferrite_bin()).args([
             "--config",
@@ -271,5 +268,4 @@ fn the_configuration_file_turns_notifications_on_and_refuses_bad_letters() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("server.notify_keyspace_events"), "{err}");
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,18 +13,14 @@ use common::{against_redis, ferrite_bin, run_bounded, scratch_dir, Reply, Server
 
 /// A configuration file whose checkpoints go to `data`.
 fn config(data: &Path, extra: &str) -> PathBuf {
-    let dir = scratch_dir();
-    let path = dir.join("ferrite.toml");
-    std::fs::write(
-        &path,
-        format!("[persistence]\ndir = \"{}\"\n{extra}", data.display()),
-    )
-    .expect("write config");
-    path
+    common::config_file(&format!(
+        "[persistence]\ndir = \"{}\"\n{extra}",
+        data.display()
+    ))
 }
 
 fn start(shards: usize, config: &Path) -> Server {
-    Server::start_with(shards, &["--config", config.to_str().expect("utf-8 path")])
+    Server::start_configured(shards, config)
 }
 
 fn backups(data: &Path) -> Vec<PathBuf> {

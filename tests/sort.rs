@@ -475,16 +475,11 @@ fn stored_results_survive_a_restart_from_the_log() {
         return;
     }
     let data = common::scratch_dir();
-    let conf = common::scratch_dir().join("ferrite.toml");
-    std::fs::write(
-        &conf,
-        format!(
-            "[persistence]\ndir = \"{}\"\naof_enabled = true\naof_fsync = \"always\"\n",
-            data.display()
-        ),
-    )
-    .expect("write config");
-    let start = |shards| Server::start_with(shards, &["--config", conf.to_str().expect("utf-8")]);
+    let conf = common::config_file(&format!(
+        "[persistence]\ndir = \"{}\"\naof_enabled = true\naof_fsync = \"always\"\n",
+        data.display()
+    ));
+    let start = |shards| Server::start_configured(shards, &conf);
     let s = start(4);
     let mut c = s.client();
     c.setup("RPUSH src 3 1 2");

@@ -726,14 +726,8 @@ fn save_and_restart_on_another_shard_count_keeps_groups_going() {
         return;
     }
     let data = scratch_dir();
-    let conf = scratch_dir().join("ferrite.toml");
-    std::fs::write(
-        &conf,
-        format!("[persistence]\ndir = \"{}\"\n", data.display()),
-    )
-    .expect("write config");
-    let conf = conf.to_str().expect("utf-8 path").to_string();
-    let s = Server::start_with(4, &["--config", &conf]);
+    let conf = common::config_file(&format!("[persistence]\ndir = \"{}\"\n", data.display()));
+    let s = Server::start_configured(4, &conf);
     let mut c = s.client();
     for k in SPREAD_KEYS {
         for i in 1..=150 {
@@ -752,7 +746,7 @@ fn save_and_restart_on_another_shard_count_keeps_groups_going() {
     drop(c);
     drop(s);
 
-    let s = Server::start_with(1, &["--config", &conf]);
+    let s = Server::start_configured(1, &conf);
     let mut c = s.client();
     for (k, want) in SPREAD_KEYS.iter().zip(&before) {
         assert_eq!(

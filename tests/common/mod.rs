@@ -50,6 +50,13 @@ pub fn free_port() -> u16 {
     l.local_addr().unwrap().port()
 }
 
+/// A `ferrite.toml` holding `text`, in a scratch directory of its own.
+pub fn config_file(text: &str) -> PathBuf {
+    let path = scratch_dir().join("ferrite.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
 /// A per-process scratch directory for server logs and files.
 pub fn scratch_dir() -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
@@ -75,6 +82,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// `ferrite --config FILE` (see [`config_file`]) on `shards` shards.
+    pub fn start_configured(shards: usize, config: &std::path::Path) -> Server {
+        Server::start_with(shards, &["--config", config.to_str().expect("utf-8 path")])
+    }
+
     /// `ferrite --port P --shards N`.
     pub fn start(shards: usize) -> Server {
         Server::start_with(shards, &[])
