@@ -25,7 +25,7 @@ use bytes::Bytes;
 
 use super::txn::{self, PlannedCommand};
 use super::{ExecReq, Msg, Origin, Shard};
-use crate::command::WouldBlock;
+use crate::command::{OpError, WouldBlock};
 use crate::resp::Reply;
 
 /// A blocked command found nothing again after a write: it keeps its place.
@@ -279,7 +279,7 @@ impl Shard {
         let ready_before = self.blocking.ready_len();
         let attempt: Attempt = match self.run_handler(spec, db, &args) {
             // Redis 7.0 keeps a client blocked while its key holds another type.
-            Ok(Reply::Error(e)) if e.starts_with("WRONGTYPE") => {
+            Ok(reply) if reply == Reply::from(OpError::WrongType) => {
                 self.blocking.truncate_ready(ready_before);
                 return;
             }
